@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("bridge.cli.spec_cmds:schema", "Print the JSON Schema of drill and suite files."),
     "validate": ("bridge.cli.spec_cmds:validate", "Check drill and suite files."),
     "plan": ("bridge.cli.spec_cmds:plan", "Print exactly what a drill would apply, touching nothing."),
+    "analyze": ("bridge.cli.analysis_cmds:analyze", "Judge a run: strong/weak/inconclusive."),
+    "report": ("bridge.cli.report_cmds:report", "Write report.html for a run or suite."),
+    "archive": ("bridge.cli.archive_cmds:archive", "Archive a run or suite; list, verify."),
 }
 
 
