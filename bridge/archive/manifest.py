@@ -68,7 +68,7 @@ def check_manifest(root: Path) -> Check:
     """Compare every file under ``root`` with ``MANIFEST.sha256``."""
     result = Check()
     try:
-        expected = parse_manifest((root / MANIFEST).read_text(encoding="utf-8"))
+        expected = parse_manifest((root / MANIFEST).read_text(encoding="utf-8", errors="replace"))
     except OSError:
         result.missing.append(MANIFEST)
         return result
