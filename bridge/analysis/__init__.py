@@ -11,5 +11,26 @@ Kubernetes, so anyone can re-analyse a run on a laptop. Public surface:
 
 from bridge.analysis.analyze import VERDICT_SCHEMA, Analysis, analyze, analyze_data, write_verdict
 from bridge.analysis.rundir import RunData, read_run
+from bridge.analysis.suite import SuiteData, read_suite
 
-__all__ = ["VERDICT_SCHEMA", "Analysis", "RunData", "analyze", "analyze_data", "read_run", "write_verdict"]
+
+def __getattr__(name: str) -> object:
+    # plots and tables load lazily: matplotlib costs ~0.4 s and only the notebooks need it.
+    if name in ("plots", "tables"):
+        import importlib
+
+        return importlib.import_module(f"bridge.analysis.{name}")
+    raise AttributeError(name)
+
+
+__all__ = [
+    "VERDICT_SCHEMA",
+    "Analysis",
+    "RunData",
+    "SuiteData",
+    "analyze",
+    "analyze_data",
+    "read_run",
+    "read_suite",
+    "write_verdict",
+]
