@@ -129,3 +129,37 @@ def suite_table(suite: SuiteData) -> str:
         ],
         rows,
     )
+
+
+def consume_table(a: Analysis) -> str:
+    """Peak consume delay and backlog drain, as measured from metrics.csv."""
+    rows = []
+    peak = a.consume.get("peak_consume_delay")
+    if peak:
+        rows.append(
+            [
+                "peak consume delay",
+                _e(f"{peak['value']:g} {peak['unit']}"),
+                _e(peak["metric"]),
+                _e(f"{peak['at_s_after_fault_start']:g} s after the fault started"),
+            ]
+        )
+    backlog = a.consume.get("backlog")
+    if backlog:
+        drain = backlog["drain_time_s"]
+        when = (
+            f"drained {drain:g} s after recovery was confirmed"
+            if drain is not None
+            else (
+                "back at the baseline level" if backlog.get("drained") else "not drained before the run ended"
+            )
+        )
+        rows.append(
+            [
+                "backlog peak",
+                _e(f"{backlog['peak']:g} (baseline {backlog['baseline_level']:g})"),
+                _e(backlog["metric"]),
+                _e(when),
+            ]
+        )
+    return _table(["figure", "value", "metric", "when"], rows) if rows else ""

@@ -1,0 +1,69 @@
+"""Shared, expensive fixtures: the report notebooks are executed once per session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bridge.analysis.synthetic import HEALTHY, Profile, Scenario, write_run
+
+PROTECTIONS = [
+    {
+        "name": "local-retry-queue",
+        "title": "Buffer sends locally",
+        "description": "Queue add-to-cart messages on disk while the broker is away.",
+    }
+]
+
+
+def make_suite(root: Path) -> Path:
+    """A suite of three drills: strong (with metrics and signatures), weak, inconclusive."""
+    drills = {
+        "broker-down": Scenario(
+            backlog=True,
+            signatures=True,
+            protections=PROTECTIONS,
+            slo={"success_ratio_min": 0.99, "latency_p95_ms_max": 500, "visibility_s_max": 5},
+        ),
+        "namesrv-down": Scenario(
+            fault=[(30.0, HEALTHY)],
+            expected="weak",
+            app="cartservice",
+            dependency="namesrv",
+            scenario="namesrv-unavailable",
+        ),
+        "slow-baseline": Scenario(
+            baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"
+        ),
+    }
+    root.mkdir(parents=True)
+    runs = []
+    for name, sc in drills.items():
+        write_run(root / name, sc)
+        runs.append({"drill": name, "run_dir": name, "status": "completed"})
+    (root / "suite.json").write_text(
+        json.dumps(
+            {
+                "schema": "mqdrill.suite/v1",
+                "suite_id": "suite-1",
+                "name": "broker drills",
+                "started_at": 0,
+                "ended_at": 1,
+                "status": "completed",
+                "runs": runs,
+            }
+        )
+    )
+    return root
+
+
+@pytest.fixture(scope="session")
+def reported_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A suite whose drill reports and suite report have been generated (both notebooks run)."""
+    from bridge.report import report
+
+    suite = make_suite(tmp_path_factory.mktemp("reports") / "suite-1")
+    report(suite, workers=2)
+    return suite
