@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-PROBE_SCHEMA: dict[str, Any] = {"t": pl.Float64, "latency_ms": pl.Float64, "ok": pl.Int64, "op": pl.String}
+PROBE_SCHEMA: dict[str, Any] = {"t": pl.Float64, "latency_ms": pl.Float64, "ok": pl.Int64, "op": pl.Categorical}
 METRIC_SCHEMA: dict[str, Any] = {
     "t": pl.Float64,
     "source": pl.String,
