@@ -43,7 +43,8 @@ elif kind == "floor-polars":
 elif kind == "floor-duckdb":
     import duckdb
     result = duckdb.sql(
-        f"select floor(t) s, avg(ok), quantile_cont(latency_ms, 0.99) from read_csv('{path}/probe.csv') group by s"
+        "select floor(t) s, avg(ok), quantile_cont(latency_ms, 0.99) "
+        f"from read_csv('{path}/probe.csv') group by s"
     ).fetchall().__len__()
 seconds = time.perf_counter() - t0
 # VmHWM, not ru_maxrss: Linux carries ru_maxrss across fork+exec, so a child would inherit the

@@ -15,7 +15,10 @@ from typing import Any
 
 import polars as pl
 
-PROBE_SCHEMA: dict[str, Any] = {"t": pl.Float64, "latency_ms": pl.Float64, "ok": pl.Int64, "op": pl.Categorical}
+# op is categorical: a handful of names over millions of rows (saves ~170 MiB at 10 M rows).
+PROBE_SCHEMA: dict[str, Any] = {
+    "t": pl.Float64, "latency_ms": pl.Float64, "ok": pl.Int64, "op": pl.Categorical,
+}
 METRIC_SCHEMA: dict[str, Any] = {
     "t": pl.Float64,
     "source": pl.String,
