@@ -3,7 +3,7 @@ conclusion "auto-archived".
 
 Where the check runs: ``mqdrill archive auto`` (cron-friendly), and at the start of
 ``mqdrill analyze`` and ``mqdrill report``, over the reports root's ``runs/`` and ``suites/``
-(``$MQDRILL_REPORTS``, else ``reports``). A run's age counts from its ``ended_at`` (else
+(``$MQDRILL_REPORTS``, else the repository's ``reports``). A run's age counts from its ``ended_at`` (else
 ``started_at``, else run.json's modification time); it is due when age >= N days exactly.
 """
 
@@ -24,7 +24,9 @@ AUTO_CONCLUSION = "auto-archived"
 
 
 def reports_root(option: str | Path | None = None) -> Path:
-    return Path(option or os.environ.get("MQDRILL_REPORTS") or "reports")
+    from bridge.paths import reports_dir
+
+    return Path(option) if option else reports_dir()
 
 
 def auto_days(option: float | None = None) -> float:

@@ -1,7 +1,7 @@
 """The archive: runs and suites moved under the archive root, checksummed, made read-only, indexed.
 
 Layout under the archive root (``--archive-root``, else ``$MQDRILL_ARCHIVE``, else
-``reports/archive``)::
+``$MQDRILL_REPORTS/archive``, by default ``reports/archive`` in the repository)::
 
     index.json          {"schema": "mqdrill.archive/v1", "entries": [...]}
     index.html          the same, browsable, with links to each report.html
@@ -32,8 +32,10 @@ Clock = Callable[[], float]
 
 
 def archive_root(option: str | Path | None = None) -> Path:
-    """Where the archive lives: the option, else $MQDRILL_ARCHIVE, else reports/archive."""
-    return Path(option or os.environ.get("MQDRILL_ARCHIVE") or "reports/archive")
+    """Where the archive lives: the option, else $MQDRILL_ARCHIVE, else <reports>/archive."""
+    from bridge.paths import reports_dir
+
+    return Path(option or os.environ.get("MQDRILL_ARCHIVE") or reports_dir() / "archive")
 
 
 def archived_marker(path: Path) -> Path | None:
