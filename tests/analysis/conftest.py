@@ -34,9 +34,7 @@ def make_suite(root: Path) -> Path:
             dependency="namesrv",
             scenario="namesrv-unavailable",
         ),
-        "slow-baseline": Scenario(
-            baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"
-        ),
+        "slow-baseline": Scenario(baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"),
     }
     root.mkdir(parents=True)
     runs = []

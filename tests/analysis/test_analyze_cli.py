@@ -39,8 +39,6 @@ def test_analyze_crashed_run_says_inconclusive(tmp_path: Path, capsys: pytest.Ca
     assert code == 0 and "inconclusive" in out and "recovery not judged" in out
 
 
-def test_analyze_missing_directory_is_a_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_analyze_missing_directory_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(["analyze", str(tmp_path / "nope")], capsys)
     assert code == 2 and "no such run directory" in err

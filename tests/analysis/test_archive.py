@@ -67,9 +67,7 @@ def _archived(tmp_path: Path) -> tuple[Path, Path, str]:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
-    which=st.sampled_from(
-        ["probe.csv", "events.jsonl", "run.json", "verdict.json", "ARCHIVE.json", "MANIFEST.sha256"]
-    ),
+    which=st.sampled_from(["probe.csv", "events.jsonl", "run.json", "verdict.json", "ARCHIVE.json", "MANIFEST.sha256"]),
     where=st.floats(0.0, 1.0),
     flip=st.integers(1, 255),
 )

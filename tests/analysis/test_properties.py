@@ -17,9 +17,7 @@ from bridge.analysis import RunData, analyze_data, read_run
 from bridge.analysis.synthetic import DOWN, HEALTHY, Profile, Scenario, write_run
 
 SCENARIOS = {
-    "strong": Scenario(
-        fault=[(10.0, HEALTHY), (5.0, DOWN), (15.0, HEALTHY)], recovery=[(4.0, DOWN), (26.0, HEALTHY)]
-    ),
+    "strong": Scenario(fault=[(10.0, HEALTHY), (5.0, DOWN), (15.0, HEALTHY)], recovery=[(4.0, DOWN), (26.0, HEALTHY)]),
     "weak": Scenario(fault=[(30.0, Profile(latency_ms=90.0))], expected="weak"),
     "inconclusive": Scenario(baseline=[(60.0, Profile(success=0.9))]),
 }
@@ -37,9 +35,7 @@ def _verdict(run: RunData) -> dict[str, Any]:
     return entry
 
 
-SETTINGS = settings(
-    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
 @SETTINGS

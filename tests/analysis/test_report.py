@@ -74,3 +74,22 @@ def test_archived_run_refuses_report(reported_suite: Path, tmp_path: Path) -> No
 def test_report_on_something_else_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="neither a run directory"):
         report(tmp_path)
+
+
+def test_cli_report_refuses_an_archived_suite(
+    reported_suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bridge.cli import main
+
+    copy = shutil.copytree(reported_suite, tmp_path / "suites" / "s")
+    rec = archive(copy, conclusion="ok", verified=True, root=tmp_path / "archive")
+    with pytest.raises(SystemExit) as exc:
+        main(
+            [
+                "report",
+                str(tmp_path / "archive" / rec["id"] / "broker-down"),
+                "--archive-root",
+                str(tmp_path / "archive"),
+            ]
+        )
+    assert exc.value.code == 2 and "re-reported" in capsys.readouterr().err

@@ -142,9 +142,7 @@ def test_custom_slo_changes_the_verdict(tmp_path: Path) -> None:
 
 def test_violation_without_significance_is_inconclusive(tmp_path: Path) -> None:
     # Baseline at 99.2 %, fault at 98.9 %: violates 0.99, but the drop is within noise.
-    sc = Scenario(
-        baseline=[(60.0, Profile(success=0.992))], fault=[(30.0, Profile(success=0.989))], rate=20.0
-    )
+    sc = Scenario(baseline=[(60.0, Profile(success=0.992))], fault=[(30.0, Profile(success=0.989))], rate=20.0)
     v = verdict_of(tmp_path, sc)
     assert v["strength"] == "inconclusive"
     assert any("not significant" in r for r in v["reasons"])
