@@ -65,3 +65,10 @@ def reported_suite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     suite = make_suite(tmp_path_factory.mktemp("reports") / "suite-1")
     report(suite, workers=2)
     return suite
+
+
+@pytest.fixture(autouse=True)
+def _private_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI auto-archives old runs under the reports root: never let a test see the real one."""
+    monkeypatch.setenv("MQDRILL_REPORTS", str(tmp_path / "reports"))
+    monkeypatch.setenv("MQDRILL_ARCHIVE", str(tmp_path / "reports" / "archive"))

@@ -18,12 +18,6 @@ def _cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     return int(exc.value.code or 0), out.out, out.err
 
 
-@pytest.fixture(autouse=True)
-def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MQDRILL_REPORTS", str(tmp_path / "reports"))
-    monkeypatch.setenv("MQDRILL_ARCHIVE", str(tmp_path / "reports" / "archive"))
-
-
 def test_analyze_json_prints_what_it_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     run = write_run(tmp_path / "run", Scenario())
     code, out, _ = _cli(["analyze", str(run), "--json"], capsys)
