@@ -19,7 +19,7 @@ PROTECTIONS = [
 
 
 def make_suite(root: Path) -> Path:
-    """A suite of three drills: strong (with metrics and signatures), weak, inconclusive."""
+    """A suite of four drills: strong (with metrics and signatures), weak, inconclusive, crashed."""
     drills = {
         "broker-down": Scenario(
             backlog=True,
@@ -35,6 +35,7 @@ def make_suite(root: Path) -> Path:
             scenario="namesrv-unavailable",
         ),
         "slow-baseline": Scenario(baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"),
+        "crashed": Scenario(crash_at=75.0),
     }
     root.mkdir(parents=True)
     runs = []

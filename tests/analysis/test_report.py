@@ -47,7 +47,7 @@ def test_parameters_were_injected(reported_suite: Path) -> None:
 def test_suite_notebook_has_matrix_and_rows(reported_suite: Path) -> None:
     assert not [o for o in _outputs(reported_suite / "report.ipynb") if o.get("output_type") == "error"]
     html = (reported_suite / "report.html").read_text()
-    for drill in ("broker-down", "namesrv-down", "slow-baseline"):
+    for drill in ("broker-down", "namesrv-down", "slow-baseline", "crashed"):
         assert f'href="{drill}/report.html"' in html
     assert len(IMG.findall(html)) == 1  # the dependency matrix
 
@@ -93,3 +93,9 @@ def test_cli_report_refuses_an_archived_suite(
             ]
         )
     assert exc.value.code == 2 and "re-reported" in capsys.readouterr().err
+
+
+def test_crashed_run_still_gets_a_report(reported_suite: Path) -> None:
+    html = (reported_suite / "crashed" / "report.html").read_text()
+    assert "inconclusive" in html and "stopped before the fault window ended" in html
+    assert not [o for o in _outputs(reported_suite / "crashed" / "report.ipynb") if o.get("output_type") == "error"]
