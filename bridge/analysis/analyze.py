@@ -76,13 +76,9 @@ class Analysis:
     def evidence(self) -> dict[str, Any]:
         w = self.windows
         return {
-            "windows": {
-                x.name: {"start": x.start, "end": x.end, "duration_s": round(x.duration, 3)} for x in w.all()
-            },
+            "windows": {x.name: {"start": x.start, "end": x.end, "duration_s": round(x.duration, 3)} for x in w.all()},
             "slo": self.slo.as_dict(),
-            "per_window": {
-                name: {op: s.summary() for op, s in per.items()} for name, per in self.stats.items()
-            },
+            "per_window": {name: {op: s.summary() for op, s in per.items()} for name, per in self.stats.items()},
             "comparison": {op: c.figures for op, c in sorted(self.comparisons.items())},
             "recovery": {
                 "recovered": self.recovery.recovered,
@@ -116,7 +112,9 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
     w = find_windows(run.events, ended_at=_epoch(run.meta.get("ended_at")), last_probe_t=last_t)
     in_span = _rows_in_windows(run.probes, w)
-    ops = operations(in_span)
+    # The operations judged are those probed in the baseline or fault window: one seen only
+    # during recovery cannot be compared with anything and must not block the verdict.
+    ops = operations(_rows_in_windows(run.probes, w, ("baseline", "fault")))
     stats = {x.name: window_stats(run.probes, x, slo, ops) for x in w.all()}
     stats.setdefault("baseline", {})
     comparisons = {
@@ -142,8 +140,8 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     )
 
 
-def _rows_in_windows(probes: pl.DataFrame, w: Windows) -> pl.DataFrame:
-    parts = [rows_in(probes, x) for x in w.all()]
+def _rows_in_windows(probes: pl.DataFrame, w: Windows, names: tuple[str, ...] | None = None) -> pl.DataFrame:
+    parts = [rows_in(probes, x) for x in w.all() if names is None or x.name in names]
     return pl.concat(parts) if parts else probes.head(0)
 
 

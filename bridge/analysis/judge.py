@@ -94,9 +94,7 @@ def decide(
         return Decision("inconclusive", None, blockers)
     violated = {op: s for op, s in stats["fault"].items() if s.violations}
     if not violated:
-        reasons = [
-            "The steady state held during the fault window with enough samples to have seen a violation."
-        ]
+        reasons = ["The steady state held during the fault window with enough samples to have seen a violation."]
         reasons += _noted_shifts(comparisons)
         return Decision("weak", recovery.recovered, reasons + [_recovery_sentence(recovery)])
     significant, unproven = [], []
@@ -106,9 +104,7 @@ def decide(
         latency_bad = any("latency" in v for v in s.violations)
         if (success_bad and c.success_worse) or (latency_bad and c.latency_worse):
             significant.extend(s.violations)
-            significant.append(
-                _test_sentence(c, success_bad and c.success_worse, latency_bad and c.latency_worse)
-            )
+            significant.append(_test_sentence(c, success_bad and c.success_worse, latency_bad and c.latency_worse))
         else:
             unproven.extend(s.violations)
     if significant:
@@ -154,9 +150,7 @@ def _noted_shifts(comparisons: dict[str, Comparison]) -> list[str]:
             )
         if c.success_worse:
             f = c.figures["success"]
-            out.append(
-                f"{op} success fell significantly (by {f['drop']:.2%}) but stayed within the objectives."
-            )
+            out.append(f"{op} success fell significantly (by {f['drop']:.2%}) but stayed within the objectives.")
     return out
 
 

@@ -70,11 +70,7 @@ def consume_figures(metrics: pl.DataFrame, w: Windows) -> dict[str, Any]:
 
 
 def _backlog(name: str, s: pl.DataFrame, w: Windows, lo: float, hi: float) -> dict[str, Any]:
-    base = (
-        s.filter((pl.col("t") >= w.baseline.start) & (pl.col("t") < w.baseline.end))
-        if w.baseline
-        else s.head(0)
-    )
+    base = s.filter((pl.col("t") >= w.baseline.start) & (pl.col("t") < w.baseline.end)) if w.baseline else s.head(0)
     level = float(base["value"].max()) if base.height else 0.0  # type: ignore[arg-type]
     during = s.filter((pl.col("t") >= lo) & (pl.col("t") < hi))
     peak = float(during["value"].max()) if during.height else level  # type: ignore[arg-type]

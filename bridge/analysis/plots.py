@@ -112,9 +112,7 @@ def signatures(a: Analysis) -> Figure | None:
         label="baseline",
         color="#93c47d",
     )
-    ax.barh(
-        [y - 0.2 for y in ys], [s["fault_per_s"] for s in items], height=0.4, label="fault", color="#e06666"
-    )
+    ax.barh([y - 0.2 for y in ys], [s["fault_per_s"] for s in items], height=0.4, label="fault", color="#e06666")
     ax.set_yticks(ys, labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("occurrences per second")

@@ -34,9 +34,7 @@ def _bucket_counts(rows: pl.DataFrame, op: str, slo: Slo, start: float, nbuckets
     vis = is_visibility_op(op)
     limit = slo.visibility_s_max * 1000.0 if (vis and slo.visibility_s_max is not None) else None
     lat = pl.col("latency_ms")
-    success = (
-        (pl.col("ok") > 0) & (lat.fill_null(math.inf) <= limit) if limit is not None else pl.col("ok") > 0
-    )
+    success = (pl.col("ok") > 0) & (lat.fill_null(math.inf) <= limit) if limit is not None else pl.col("ok") > 0
     slow = (lat > slo.latency_p95_ms_max) if not vis else pl.lit(False)
     agg = (
         rows.filter(pl.col("op") == op)

@@ -17,7 +17,10 @@ import polars as pl
 
 # op is categorical: a handful of names over millions of rows (saves ~170 MiB at 10 M rows).
 PROBE_SCHEMA: dict[str, Any] = {
-    "t": pl.Float64, "latency_ms": pl.Float64, "ok": pl.Int64, "op": pl.Categorical,
+    "t": pl.Float64,
+    "latency_ms": pl.Float64,
+    "ok": pl.Int64,
+    "op": pl.Categorical,
 }
 METRIC_SCHEMA: dict[str, Any] = {
     "t": pl.Float64,
@@ -62,9 +65,7 @@ def read_run(path: str | Path) -> RunData:
         probes = probes.with_columns(pl.col("op").fill_null("probe"))
     probes = probes.with_columns((pl.col("ok") > 0).cast(pl.Int8).alias("ok"))
     metrics = _read_table(root, "metrics", METRIC_SCHEMA, ("t", "name", "value"), notes, required=False)
-    signatures = _read_table(
-        root / "logs", "signatures", SIGNATURE_SCHEMA, ("t", "signature"), notes, required=False
-    )
+    signatures = _read_table(root / "logs", "signatures", SIGNATURE_SCHEMA, ("t", "signature"), notes, required=False)
     if "count" in signatures.columns:
         signatures = signatures.with_columns(pl.col("count").fill_null(1.0))
     return RunData(root, meta, events, probes, metrics, signatures, notes)
@@ -186,9 +187,7 @@ def _conform(
     if missing:
         notes.append(f"{name} lacks column(s) {', '.join(missing)}.")
         return _empty(schema)
-    frame = frame.with_columns(
-        [pl.lit(None, dtype=dt).alias(c) for c, dt in schema.items() if c not in frame.columns]
-    )
+    frame = frame.with_columns([pl.lit(None, dtype=dt).alias(c) for c, dt in schema.items() if c not in frame.columns])
     frame = frame.select([pl.col(c).cast(dt, strict=False) for c, dt in schema.items()])
     before = frame.height
     frame = frame.drop_nulls(list(required_cols))

@@ -17,9 +17,7 @@ def _counts(sig: pl.DataFrame, w: Window | None) -> dict[tuple[str, str], float]
         return {}
     part = sig.filter((pl.col("t") >= w.start) & (pl.col("t") < w.end))
     agg = part.group_by(["source", "signature"]).agg(pl.col("count").sum())
-    return {
-        (str(r["source"] or ""), str(r["signature"])): float(r["count"]) for r in agg.iter_rows(named=True)
-    }
+    return {(str(r["source"] or ""), str(r["signature"])): float(r["count"]) for r in agg.iter_rows(named=True)}
 
 
 def changed_signatures(

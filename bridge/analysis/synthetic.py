@@ -48,9 +48,7 @@ class Scenario:
     abort_at: float | None = None  # seconds from start: abort event, data stops there
     crash_at: float | None = None  # seconds from start: data stops, no event, last line cut
     gap_s: float = 0.5  # between requested and confirmed
-    slo: dict[str, Any] = field(
-        default_factory=lambda: {"success_ratio_min": 0.99, "latency_p95_ms_max": 500}
-    )
+    slo: dict[str, Any] = field(default_factory=lambda: {"success_ratio_min": 0.99, "latency_p95_ms_max": 500})
     expected: str = "strong"
     app: str = "frontend"
     dependency: str = "broker"
@@ -188,9 +186,7 @@ def _metrics(sc: Scenario) -> pl.DataFrame:
     backlog = np.where(
         t < b, 2.0, np.where(t < b + f, (t - b) * sc.rate, np.maximum(2.0, f * sc.rate - (t - b - f) * 40))
     )
-    delay = np.where(
-        t < b, 5.0, np.where(t < b + f, (t - b) * 1000.0, np.maximum(5.0, f * 1000 - (t - b - f) * 4000))
-    )
+    delay = np.where(t < b, 5.0, np.where(t < b + f, (t - b) * 1000.0, np.maximum(5.0, f * 1000 - (t - b - f) * 4000)))
     n = len(t)
     return pl.DataFrame(
         {
@@ -213,3 +209,24 @@ def _signatures(sc: Scenario) -> pl.DataFrame:
         (sc.t0 + b + 4, "cartservice", "INFO heartbeat", 2.0),
     ]
     return pl.DataFrame(rows, schema=["t", "source", "signature", "count"], orient="row")
+
+
+def write_suite(path: str | Path, drills: dict[str, Scenario], *, name: str = "synthetic suite") -> Path:
+    """Write a suite directory: suite.json plus one run directory per drill (named by its key)."""
+    root = Path(path)
+    root.mkdir(parents=True, exist_ok=True)
+    runs = []
+    for drill, sc in drills.items():
+        write_run(root / drill, sc)
+        runs.append({"drill": drill, "run_dir": drill, "status": "aborted" if sc.abort_at is not None else "completed"})
+    suite = {
+        "schema": "mqdrill.suite/v1",
+        "suite_id": root.name,
+        "name": name,
+        "started_at": T0,
+        "ended_at": T0 + 600,
+        "status": "completed",
+        "runs": runs,
+    }
+    (root / "suite.json").write_text(json.dumps(suite, indent=2), encoding="utf-8")
+    return root

@@ -17,9 +17,7 @@ def _e(x: Any) -> str:
 
 def _table(head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th style='text-align:left'>{h}</th>" for h in head)
-    body = "".join(
-        "<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in r) + "</tr>" for r in rows
-    )
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{c}</td>" for c in r) + "</tr>" for r in rows)
     return f"<table><thead><tr>{th}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -85,11 +83,7 @@ def protections_table(a: Analysis) -> str:
         return "<p>Strong dependency, but run.json lists no protections for this scenario.</p>"
     return _table(
         ["protection", "title", "description"],
-        [
-            [_e(p.get("name")), _e(p.get("title")), _e(p.get("description"))]
-            for p in prot
-            if isinstance(p, dict)
-        ],
+        [[_e(p.get("name")), _e(p.get("title")), _e(p.get("description"))] for p in prot if isinstance(p, dict)],
     )
 
 
@@ -98,9 +92,7 @@ def suite_table(suite: SuiteData) -> str:
     rows = []
     for r in suite.rows:
         v = r.verdict
-        strength = (
-            f"<b style='background:{COLOUR.get(str(v.get('strength')), '')}'>{_e(v.get('strength'))}</b>"
-        )
+        strength = f"<b style='background:{COLOUR.get(str(v.get('strength')), '')}'>{_e(v.get('strength'))}</b>"
         reason = _e((v.get("reasons") or [""])[0])
         rows.append(
             [
@@ -150,9 +142,7 @@ def consume_table(a: Analysis) -> str:
         when = (
             f"drained {drain:g} s after recovery was confirmed"
             if drain is not None
-            else (
-                "back at the baseline level" if backlog.get("drained") else "not drained before the run ended"
-            )
+            else ("back at the baseline level" if backlog.get("drained") else "not drained before the run ended")
         )
         rows.append(
             [

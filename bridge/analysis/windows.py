@@ -86,10 +86,7 @@ def find_windows(
     w.recover_failed = _first(events, _is("recover", state="failed")) is not None
     first_recover = _first(
         events,
-        lambda e: (
-            e.get("event") == "recover"
-            or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done"))
-        ),
+        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
     )
     req = _first(events, _is("inject", state="requested"))
     w.inject_requested = req["t"] if req else None
@@ -120,10 +117,7 @@ def _fault_window(
 ) -> None:
     rec_any = _first(
         events,
-        lambda e: (
-            e.get("event") == "recover"
-            or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done"))
-        ),
+        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
     )
     before = rec_any["t"] if rec_any is not None else float("inf")
     confirmed = _last(events, _is("inject", state="confirmed"), before=before)
@@ -134,10 +128,7 @@ def _fault_window(
     start = max(confirmed["t"], phase_fault["t"]) if phase_fault is not None else confirmed["t"]
     end_event = _first(
         events,
-        lambda e: (
-            e.get("event") == "recover"
-            or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done"))
-        ),
+        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
         after=start,
     )
     if abort is not None and abort["t"] >= start and (end_event is None or abort["t"] < end_event["t"]):

@@ -58,9 +58,7 @@ class OpStats:
             "violations": list(self.violations),
         }
         if self.visibility:
-            out["visibility_delay_s"] = {
-                k: _r(v / 1000.0) for k, v in out["latency_ms"].items() if v is not None
-            }
+            out["visibility_delay_s"] = {k: _r(v / 1000.0) for k, v in out["latency_ms"].items() if v is not None}
         return out
 
 
@@ -87,9 +85,7 @@ def op_stats(rows: pl.DataFrame, window: str, op: str, slo: Slo) -> OpStats:
         successes = int(ok.sum())
     limit = limit_ms if limit_ms is not None else slo.latency_p95_ms_max
     slow = int(len(lat) - np.searchsorted(lat, limit, side="right")) if len(lat) else 0
-    stats = OpStats(
-        window, op, rows.height, successes, len(lat), lat, vis, slow / len(lat) if len(lat) else math.nan
-    )
+    stats = OpStats(window, op, rows.height, successes, len(lat), lat, vis, slow / len(lat) if len(lat) else math.nan)
     stats.violations = _violations(stats, slo)
     return stats
 
@@ -100,14 +96,10 @@ def _violations(s: OpStats, slo: Slo) -> list[str]:
     out = []
     what = "visible in time" if (s.visibility and slo.visibility_s_max is not None) else "successful"
     if s.success_ratio < slo.success_ratio_min:
-        out.append(
-            f"{s.op}: {s.success_ratio:.2%} of requests {what}, below the objective "
-            f"{slo.success_ratio_min:.2%}"
-        )
+        out.append(f"{s.op}: {s.success_ratio:.2%} of requests {what}, below the objective {slo.success_ratio_min:.2%}")
     if not s.visibility and s.answered and s.p(LATENCY_QUANTILE) > slo.latency_p95_ms_max:
         out.append(
-            f"{s.op}: p95 latency {s.p(LATENCY_QUANTILE):.0f} ms, above the objective "
-            f"{slo.latency_p95_ms_max:.0f} ms"
+            f"{s.op}: p95 latency {s.p(LATENCY_QUANTILE):.0f} ms, above the objective {slo.latency_p95_ms_max:.0f} ms"
         )
     return out
 

@@ -48,14 +48,21 @@ def report_run(run: Path, kernel: WarmKernel | None = None) -> Report:
             k.close()
 
 
+def analyse_and_report(run: Path) -> Report:
+    """What a runner calls when a drill has finished: a fresh verdict.json, then the report."""
+    from bridge.analysis import write_verdict
+
+    ensure_writable(run)
+    write_verdict(run)
+    return report_run(run)
+
+
 def _suite_runs(suite: Path) -> list[Path]:
     try:
         meta = json.loads((suite / "suite.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"{suite / 'suite.json'} cannot be read: {exc}") from exc
-    runs = [
-        suite / str(r["run_dir"]) for r in meta.get("runs") or [] if isinstance(r, dict) and "run_dir" in r
-    ]
+    runs = [suite / str(r["run_dir"]) for r in meta.get("runs") or [] if isinstance(r, dict) and "run_dir" in r]
     return [r for r in runs if (r / "run.json").is_file() or (r / "events.jsonl").is_file()]
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from bridge.analysis.synthetic import HEALTHY, Profile, Scenario, write_run
+from bridge.analysis.synthetic import HEALTHY, Profile, Scenario, write_suite
 
 PROTECTIONS = [
     {
@@ -37,25 +36,7 @@ def make_suite(root: Path) -> Path:
         "slow-baseline": Scenario(baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"),
         "crashed": Scenario(crash_at=75.0),
     }
-    root.mkdir(parents=True)
-    runs = []
-    for name, sc in drills.items():
-        write_run(root / name, sc)
-        runs.append({"drill": name, "run_dir": name, "status": "completed"})
-    (root / "suite.json").write_text(
-        json.dumps(
-            {
-                "schema": "mqdrill.suite/v1",
-                "suite_id": "suite-1",
-                "name": "broker drills",
-                "started_at": 0,
-                "ended_at": 1,
-                "status": "completed",
-                "runs": runs,
-            }
-        )
-    )
-    return root
+    return write_suite(root, drills, name="broker drills")
 
 
 @pytest.fixture(scope="session")

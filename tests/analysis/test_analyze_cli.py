@@ -36,3 +36,26 @@ def test_analyze_crashed_run_says_inconclusive(tmp_path: Path, capsys: pytest.Ca
 def test_analyze_missing_directory_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, _, err = _cli(["analyze", str(tmp_path / "nope")], capsys)
     assert code == 2 and "no such run directory" in err
+
+
+def test_analyze_a_suite_writes_each_verdict(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bridge.analysis.synthetic import HEALTHY, Profile, write_suite
+
+    drills = {
+        "broker-down": Scenario(),
+        "namesrv-down": Scenario(fault=[(30.0, HEALTHY)], expected="weak"),
+        "slow-baseline": Scenario(baseline=[(60.0, Profile(success=0.9))]),
+        "crashed": Scenario(crash_at=75.0),
+    }
+    suite = write_suite(tmp_path / "suite", drills)
+    code, out, _ = _cli(["analyze", str(suite), "--json"], capsys)
+    docs = json.loads(out)
+    assert code == 0 and len(docs) == 4
+    strengths = {Path(k).name: d["verdicts"][0]["strength"] for k, d in docs.items()}
+    assert strengths == {
+        "broker-down": "strong",
+        "namesrv-down": "weak",
+        "slow-baseline": "inconclusive",
+        "crashed": "inconclusive",
+    }
+    assert all((suite / name / "verdict.json").is_file() for name in strengths)

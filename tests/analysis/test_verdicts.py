@@ -185,3 +185,16 @@ def test_metrics_and_signatures_are_reported(tmp_path: Path) -> None:
     assert changes["WARN slow GC"] == "grew" and "INFO heartbeat" not in changes
     impact = v["evidence"]["impact"]
     assert impact["predicted"] and impact["observed"][0].startswith("add_to_cart: success 100.0% -> 0.0%")
+
+
+def test_operation_probed_only_during_recovery_does_not_block(tmp_path: Path) -> None:
+    import polars as pl
+
+    from bridge.analysis.synthetic import probe_frame
+
+    sc = Scenario()
+    frame = probe_frame(sc)
+    late = frame.filter(pl.col("t") > sc.t0 + 100).with_columns(pl.lit("checkout").alias("op"))
+    run = write_run(tmp_path / "r", sc, probes=pl.concat([frame, late]).sort("t"))
+    a = analyze(run)
+    assert a.ops == ["add_to_cart", "cart_visible"] and a.decision.strength == "strong"
