@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.analysis.slo import Tolerance
 from bridge.analysis.stats import mann_whitney, percentile, two_proportion_test
-from bridge.analysis.windowstats import OpStats, _r
+from bridge.analysis.windowstats import OpStats, rounded
 
 
 @dataclass(frozen=True)
@@ -31,21 +31,21 @@ def compare(base: OpStats, fault: OpStats, tol: Tolerance) -> Comparison:
     figures = {
         "success": {
             "test": "two-proportion z (one-sided)",
-            "baseline": _r(prop.baseline_ratio),
-            "fault": _r(prop.fault_ratio),
-            "drop": _r(prop.drop),
-            "z": _r(prop.z),
-            "p_value": _r(prop.p_value),
+            "baseline": rounded(prop.baseline_ratio),
+            "fault": rounded(prop.fault_ratio),
+            "drop": rounded(prop.drop),
+            "z": rounded(prop.z),
+            "p_value": rounded(prop.p_value),
             "tolerance_drop": tol.success_drop_min,
             "significant": success_worse,
         },
         "latency": {
             "test": "Mann-Whitney U (one-sided)",
-            "u": _r(rank.u),
-            "z": _r(rank.z),
-            "p_value": _r(rank.p_value),
-            "hodges_lehmann_shift_ms": _r(rank.hl_shift),
-            "tolerance_shift_ms": _r(needed),
+            "u": rounded(rank.u),
+            "z": rounded(rank.z),
+            "p_value": rounded(rank.p_value),
+            "hodges_lehmann_shift_ms": rounded(rank.hl_shift),
+            "tolerance_shift_ms": rounded(needed),
             "n_baseline": rank.n_baseline,
             "n_fault": rank.n_fault,
             "significant": latency_worse,

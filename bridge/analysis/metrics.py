@@ -15,11 +15,11 @@ import polars as pl
 
 from bridge.analysis.windows import Windows
 
-_DELAY = re.compile(r"delay", re.I)
-_BACKLOG = re.compile(r"lag|backlog|accumulat", re.I)
+DELAY_NAME = re.compile(r"delay", re.I)
+BACKLOG_NAME = re.compile(r"lag|backlog|accumulat", re.I)
 
 
-def _unit(name: str) -> str:
+def unit_of(name: str) -> str:
     low = name.lower()
     if low.endswith("_ms") or "millis" in low or low.endswith("_milliseconds"):
         return "ms"
@@ -28,7 +28,7 @@ def _unit(name: str) -> str:
     return ""
 
 
-def _series(
+def series(
     metrics: pl.DataFrame, pattern: re.Pattern[str], exclude: re.Pattern[str] | None, how: str
 ) -> tuple[str, pl.DataFrame] | None:
     if metrics.height == 0:
@@ -51,7 +51,7 @@ def consume_figures(metrics: pl.DataFrame, w: Windows) -> dict[str, Any]:
     out: dict[str, Any] = {}
     lo = w.fault.start if w.fault else None
     hi = w.recovery.end if w.recovery else (w.fault.end if w.fault else None)
-    delay = _series(metrics, _DELAY, None, "max")
+    delay = series(metrics, DELAY_NAME, None, "max")
     if delay is not None and lo is not None and hi is not None:
         name, s = delay
         part = s.filter((pl.col("t") >= lo) & (pl.col("t") < hi))
@@ -60,10 +60,10 @@ def consume_figures(metrics: pl.DataFrame, w: Windows) -> dict[str, Any]:
             out["peak_consume_delay"] = {
                 "metric": name,
                 "value": row["value"],
-                "unit": _unit(name),
+                "unit": unit_of(name),
                 "at_s_after_fault_start": round(row["t"] - lo, 3),
             }
-    backlog = _series(metrics, _BACKLOG, _DELAY, "sum")
+    backlog = series(metrics, BACKLOG_NAME, DELAY_NAME, "sum")
     if backlog is not None and lo is not None and hi is not None:
         out["backlog"] = _backlog(*backlog, w, lo, hi)
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from bridge.analysis.analyze import Analysis
-from bridge.analysis.metrics import _BACKLOG, _DELAY, _series, _unit
+from bridge.analysis.metrics import BACKLOG_NAME, DELAY_NAME, series, unit_of
 
 
 def origin(a: Analysis) -> float:
@@ -42,12 +42,12 @@ def consume_series(a: Analysis) -> dict[str, tuple[str, str, pl.DataFrame]]:
     out: dict[str, tuple[str, str, pl.DataFrame]] = {}
     t0 = origin(a)
     for key, found in (
-        ("delay", _series(a.run.metrics, _DELAY, None, "max")),
-        ("backlog", _series(a.run.metrics, _BACKLOG, _DELAY, "sum")),
+        ("delay", series(a.run.metrics, DELAY_NAME, None, "max")),
+        ("backlog", series(a.run.metrics, BACKLOG_NAME, DELAY_NAME, "sum")),
     ):
         if found is not None:
             name, frame = found
-            unit = _unit(name) if key == "delay" else "messages"
+            unit = unit_of(name) if key == "delay" else "messages"
             out[key] = (name, unit, frame.with_columns((pl.col("t") - t0).alias("s")))
     return out
 

@@ -71,6 +71,11 @@ def _is(event: str, **fields: str) -> Any:
     return lambda e: e.get("event") == event and all(e.get(k) == v for k, v in fields.items())
 
 
+def _recover_signal(e: dict[str, Any]) -> bool:
+    """The first sign that the fault is being taken back (or that the run moved past it)."""
+    return e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done"))
+
+
 def find_windows(
     events: list[dict[str, Any]], *, ended_at: float | None = None, last_probe_t: float | None = None
 ) -> Windows:
@@ -84,10 +89,7 @@ def find_windows(
     phase_fault = _first(events, _is("phase", phase="fault"))
     w.inject_failed = _first(events, _is("inject", state="failed")) is not None
     w.recover_failed = _first(events, _is("recover", state="failed")) is not None
-    first_recover = _first(
-        events,
-        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
-    )
+    first_recover = _first(events, _recover_signal)
     req = _first(events, _is("inject", state="requested"))
     w.inject_requested = req["t"] if req else None
     if base is None:
@@ -115,10 +117,7 @@ def _fallback_end(ended_at: float | None, last_probe_t: float | None) -> float |
 def _fault_window(
     events: list[dict[str, Any]], w: Windows, phase_fault: dict[str, Any] | None, abort: dict[str, Any] | None
 ) -> None:
-    rec_any = _first(
-        events,
-        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
-    )
+    rec_any = _first(events, _recover_signal)
     before = rec_any["t"] if rec_any is not None else float("inf")
     confirmed = _last(events, _is("inject", state="confirmed"), before=before)
     if confirmed is None:
@@ -126,11 +125,7 @@ def _fault_window(
         return
     w.inject_confirmed = confirmed["t"]
     start = max(confirmed["t"], phase_fault["t"]) if phase_fault is not None else confirmed["t"]
-    end_event = _first(
-        events,
-        lambda e: e.get("event") == "recover" or (e.get("event") == "phase" and e.get("phase") in ("recovery", "done")),
-        after=start,
-    )
+    end_event = _first(events, _recover_signal, after=start)
     if abort is not None and abort["t"] >= start and (end_event is None or abort["t"] < end_event["t"]):
         w.fault_cut_short = True
         w.fault = Window("fault", start, abort["t"])

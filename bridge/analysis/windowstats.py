@@ -46,23 +46,23 @@ class OpStats:
             "n": self.n,
             "successes": self.successes,
             "answered": self.answered,
-            "success_ratio": _r(self.success_ratio),
-            "success_ci95": [_r(lo), _r(hi)],
+            "success_ratio": rounded(self.success_ratio),
+            "success_ci95": [rounded(lo), rounded(hi)],
             "latency_ms": {
-                "p50": _r(self.p(50)),
-                "p95": _r(self.p(95)),
-                "p99": _r(self.p(99)),
-                "max": _r(float(self.latencies[-1]) if self.answered else math.nan),
+                "p50": rounded(self.p(50)),
+                "p95": rounded(self.p(95)),
+                "p99": rounded(self.p(99)),
+                "max": rounded(float(self.latencies[-1]) if self.answered else math.nan),
             },
             "holds": self.holds,
             "violations": list(self.violations),
         }
         if self.visibility:
-            out["visibility_delay_s"] = {k: _r(v / 1000.0) for k, v in out["latency_ms"].items() if v is not None}
+            out["visibility_delay_s"] = {k: rounded(v / 1000.0) for k, v in out["latency_ms"].items() if v is not None}
         return out
 
 
-def _r(x: float) -> float | None:
+def rounded(x: float) -> float | None:
     """JSON-friendly rounding; NaN becomes null."""
     return None if x is None or math.isnan(x) else round(float(x), 6)
 
