@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 
 import matplotlib.pyplot as plt
 import polars as pl
@@ -132,7 +132,7 @@ def matrix(suite: SuiteData) -> Figure | None:
             cell = cells.get((app, comp))
             colour = STRENGTH_COLOUR.get(cell["strength"], "#eeeeee") if cell else "#f5f5f5"
             ax.add_patch(Rectangle((j, i), 1, 1, color=colour, ec="white", lw=2))
-            text = f"{cell['strength']}\n({len(cell['scenarios'])} drill(s))" if cell else "-"
+            text = f"{cell['strength']}\n{_tally(cell['scenarios'])}" if cell else "-"
             ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8)
     ax.set_xlim(0, len(comps))
     ax.set_ylim(len(apps), 0)
@@ -145,5 +145,8 @@ def matrix(suite: SuiteData) -> Figure | None:
     return fig
 
 
-def finite(x: float | None) -> bool:
-    return x is not None and not math.isnan(x)
+def _tally(scenarios: list[str]) -> str:
+    """``"scenario: strength"`` entries -> "2 strong, 1 weak" (strongest first)."""
+    counts = Counter(s.rsplit(": ", 1)[-1] for s in scenarios)
+    order = ("strong", "weak", "inconclusive")
+    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
