@@ -80,3 +80,20 @@ def test_rows_outside_the_span_do_not_matter(
 def test_scenarios_cover_each_strength(runs: dict[str, RunData], tmp_path: Path) -> None:
     got = {name: analyze_data(run).decision.strength for name, run in runs.items()}
     assert got == {"strong": "strong", "weak": "weak", "inconclusive": "inconclusive"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cut=st.floats(0.0, 1.0), junk=st.binary(max_size=64), events_cut=st.floats(0.0, 1.0))
+def test_any_truncation_or_junk_never_crashes(
+    tmp_path_factory: pytest.TempPathFactory, cut: float, junk: bytes, events_cut: float
+) -> None:
+    from bridge.analysis import write_verdict
+
+    run = write_run(tmp_path_factory.mktemp("cut") / "r", Scenario(rate=2.0, slo={"min_samples": 5}))
+    probe = (run / "probe.csv").read_bytes()
+    (run / "probe.csv").write_bytes(probe[: int(cut * len(probe))] + junk)
+    events = (run / "events.jsonl").read_bytes()
+    (run / "events.jsonl").write_bytes(events[: int(events_cut * len(events))])
+    v = write_verdict(run)["verdicts"][0]
+    assert v["strength"] in ("strong", "weak", "inconclusive")
+    assert (v["recovered"] is None) == (v["strength"] == "inconclusive")
