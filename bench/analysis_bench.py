@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import tempfile
@@ -67,9 +68,7 @@ def make_run(root: Path, rows: int, parquet: bool) -> Path:
 
 
 def measure(kind: str, path: Path) -> dict[str, object]:
-    out = run(
-        [sys.executable, "-c", MEASURE, kind, str(path)], timeout=600, cwd=Path(__file__).resolve().parents[1]
-    )
+    out = run([sys.executable, "-c", MEASURE, kind, str(path)], timeout=600, cwd=Path(__file__).resolve().parents[1])
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -86,6 +85,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--keep", type=Path, default=None, help="write the runs here instead of a temp dir")
     args = ap.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -116,8 +116,11 @@ def main() -> None:
                 "bench": "analysis",
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "machine": {
-                    "cpus": len(__import__("os").sched_getaffinity(0)),
+                    "cpus": len(os.sched_getaffinity(0)),
                     "python": platform.python_version(),
+                    # other work on the machine skews timings: keep the load beside them
+                    "loadavg_before": load_before,
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                 },
                 "goal": "10 M rows to a full verdict in <= 3 s and <= 1 GiB",
                 "results": results,

@@ -68,6 +68,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--drills", type=int, default=20)
     args = ap.parse_args()
+    load_before = [round(x, 2) for x in os.getloadavg()]
     with tempfile.TemporaryDirectory() as tmp:
         env = {"MQDRILL_REPORTS": str(Path(tmp) / "reports"), "MQDRILL_ARCHIVE": str(Path(tmp) / "archive")}
         drill = write_run(Path(tmp) / "drill", Scenario(backlog=True, signatures=True))
@@ -93,9 +94,7 @@ def main() -> None:
             )
             b = timed([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(nb)], env)
             floor.append(a + b)
-        print(
-            f"naive papermill + nbconvert CLI: median {statistics.median(floor):.2f} s  {floor}", flush=True
-        )
+        print(f"naive papermill + nbconvert CLI: median {statistics.median(floor):.2f} s  {floor}", flush=True)
         suite = make_suite(Path(tmp) / "suite", args.drills)
         suite_s = timed([str(BIN / "mqdrill"), "report", str(suite)], env)
         print(f"suite of {args.drills} drill reports + suite report: {suite_s:.2f} s", flush=True)
@@ -105,7 +104,11 @@ def main() -> None:
             {
                 "bench": "report",
                 "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "machine": {"cpus": len(os.sched_getaffinity(0))},
+                "machine": {
+                    "cpus": len(os.sched_getaffinity(0)),
+                    "loadavg_before": load_before,
+                    "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                },
                 "goals": {"drill_median_s": 3.0, "suite_20_s": 30.0},
                 "drill_report_s": [round(x, 3) for x in per_drill],
                 "drill_median_s": round(statistics.median(per_drill), 3),
