@@ -29,7 +29,7 @@ from typing import Any
 from bridge import process
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, Plan
 from bridge.engines.waiting import Clock, SystemClock, retry, wait_until
-from bridge.errors import InjectionError, MqdrillError, ProcessError, RecoveryError, UnsupportedCombination
+from bridge.errors import InjectionError, MqdrillError, ProcessError, RecoveryError
 
 BLADE_ENV = "MQDRILL_BLADE"
 # blade status values (chaosblade data/experiment.go): Created → Success | Error → Destroyed | Revoked
@@ -94,9 +94,12 @@ class BladeEngine:
         self._planner = planner
 
     def plan(self, fault: Fault) -> Plan:
-        if self._planner is None:
-            raise UnsupportedCombination("no planner is wired for engine blade")
-        return self._planner(fault)
+        if self._planner is not None:
+            return self._planner(fault)
+        from bridge.engines.planning import plan_fault  # the planners import the catalog: only when asked
+        from bridge.spec.catalog import load_catalog
+
+        return plan_fault(fault, load_catalog(), kubeconfig=self.kubeconfig)
 
     # -- running blade ------------------------------------------------------------------------
 
@@ -105,8 +108,12 @@ class BladeEngine:
         args = list(argv)
         if args and os.path.basename(args[0]) == "blade":
             args = args[1:]
-        if self.kubeconfig and args[:2] == ["create", "k8s"] and "--kubeconfig" not in args:
-            args += ["--kubeconfig", self.kubeconfig]
+        if args[:2] == ["create", "k8s"]:
+            if "--kubeconfig" not in args:
+                args += ["--kubeconfig", self.kubeconfig or "~/.kube/config"]
+            at = args.index("--kubeconfig") + 1
+            # Ours wins over the planned one; no shell runs blade, so "~" is expanded here.
+            args[at] = os.path.expanduser(self.kubeconfig or args[at])
         return [self.blade, *args]
 
     def answer(self, args: Sequence[str]) -> tuple[Envelope | None, str]:
@@ -218,9 +225,7 @@ class BladeEngine:
         def settled(seen: list[tuple[str, str]]) -> bool:
             return all(s in INJECTED or s == "Error" for _, s in seen)
 
-        ok, seen = wait_until(
-            observe, settled, timeout_s=self.confirm_timeout_s, poll_s=self.poll_s, clock=self.clock
-        )
+        ok, seen = wait_until(observe, settled, timeout_s=self.confirm_timeout_s, poll_s=self.poll_s, clock=self.clock)
         bad = [f"{uid}: {s}" for uid, s in seen if s not in INJECTED]
         if bad:
             why = "failed" if ok else f"not confirmed within {self.confirm_timeout_s:g}s"

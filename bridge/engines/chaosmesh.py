@@ -43,23 +43,18 @@ class ChaosMeshEngine(ObjectEngine):
 
     name: EngineName = "chaosmesh"
     resources = tuple(
-        CustomResource(CHAOS_MESH_GROUP, "v1alpha1", plural, kind)
-        for kind, plural in CHAOS_MESH_KINDS.items()
+        CustomResource(CHAOS_MESH_GROUP, "v1alpha1", plural, kind) for kind, plural in CHAOS_MESH_KINDS.items()
     )
 
     def injected(self, obj: JsonObject) -> bool:
         recs = records(obj)
-        return (
-            condition(obj, "AllInjected") and bool(recs) and all(r.get("phase") == "Injected" for r in recs)
-        )
+        return condition(obj, "AllInjected") and bool(recs) and all(r.get("phase") == "Injected" for r in recs)
 
     def recovered(self, obj: JsonObject) -> bool:
         return condition(obj, "AllRecovered")
 
     def describe(self, obj: JsonObject) -> str:
-        conds = [
-            f"{c.get('type')}={c.get('status')}" for c in (obj.get("status") or {}).get("conditions") or []
-        ]
+        conds = [f"{c.get('type')}={c.get('status')}" for c in (obj.get("status") or {}).get("conditions") or []]
         recs = records(obj)
         failed = [e.get("message") for r in recs for e in r.get("events") or [] if e.get("type") == "Failed"]
         parts = [f"conditions {', '.join(conds) or 'none'}", f"{len(recs)} record(s)"]

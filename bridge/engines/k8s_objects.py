@@ -26,7 +26,7 @@ from bridge.engines.base import (
 )
 from bridge.engines.waiting import Clock, SystemClock, retry, wait_until
 from bridge.errors import InjectionError, KubernetesError, MqdrillError, RecoveryError, UnsupportedCombination
-from bridge.k8s import CustomResource, JsonObject, Kube, KubernetesUnavailable
+from bridge.k8s import CustomResource, JsonObject, Kube, KubeOptions, KubernetesUnavailable
 
 CHAOS_MESH_GROUP = "chaos-mesh.org"
 CHAOS_MESH_KINDS: dict[str, str] = {
@@ -108,9 +108,7 @@ def finalizer_report(obj: Mapping[str, Any]) -> str:
     if not finalizers:
         return "no finalizers"
     since = meta.get("deletionTimestamp")
-    return f"finalizers still held: {', '.join(finalizers)}" + (
-        f" (deletion requested at {since})" if since else ""
-    )
+    return f"finalizers still held: {', '.join(finalizers)}" + (f" (deletion requested at {since})" if since else "")
 
 
 class ObjectEngine:
@@ -121,8 +119,11 @@ class ObjectEngine:
 
     def __init__(
         self,
-        kube: Kube,
+        kube: Kube | None = None,
         *,
+        kubeconfig: str | None = None,
+        context: str | None = None,
+        namespace: str | None = None,
         clock: Clock | None = None,
         confirm_timeout_s: float = 60.0,
         recover_timeout_s: float = 60.0,
@@ -132,7 +133,8 @@ class ObjectEngine:
         force_clean: bool = False,
         planner: Callable[[Fault], Plan] | None = None,
     ) -> None:
-        self.kube = kube
+        self._kube = kube
+        self._options = KubeOptions(kubeconfig=kubeconfig, context=context, namespace=namespace)
         self.clock = clock or SystemClock()
         self.confirm_timeout_s = confirm_timeout_s
         self.recover_timeout_s = recover_timeout_s
@@ -141,6 +143,13 @@ class ObjectEngine:
         self.retry_delay_s = retry_delay_s
         self.force_clean = force_clean
         self._planner = planner
+
+    @property
+    def kube(self) -> Kube:
+        """The cluster connection, made on first use (so `mqdrill plan` never needs a cluster)."""
+        if self._kube is None:
+            self._kube = Kube.connect(self._options)
+        return self._kube
 
     # -- what subclasses say about their kind's status --------------------------------------
 
@@ -163,9 +172,12 @@ class ObjectEngine:
     # -- the engine contract ----------------------------------------------------------------
 
     def plan(self, fault: Fault) -> Plan:
-        if self._planner is None:
-            raise UnsupportedCombination(f"no planner is wired for engine {self.name}")
-        return self._planner(fault)
+        if self._planner is not None:
+            return self._planner(fault)
+        from bridge.engines.planning import plan_fault  # the planners import the catalog: only when asked
+        from bridge.spec.catalog import load_catalog
+
+        return plan_fault(fault, load_catalog())
 
     def inject(self, plan: Plan) -> Handle:
         run_id = plan.fault.run_id
@@ -221,9 +233,7 @@ class ObjectEngine:
                 self._call(partial(self.kube.patch, ref.resource, ref.name, patch, namespace=ref.namespace))
             left = self._wait_recovered([ref for ref, _ in left])
         if left:
-            hint = (
-                "" if self.force_clean else " (ask for force-clean only if the controller is gone for good)"
-            )
+            hint = "" if self.force_clean else " (ask for force-clean only if the controller is gone for good)"
             raise RecoveryError(
                 f"not confirmed recovered within {self.recover_timeout_s:g}s: "
                 + "; ".join(f"{ref}: {why}" for ref, why in left)
@@ -233,20 +243,18 @@ class ObjectEngine:
 
     # -- leftovers for `mqdrill recover` ----------------------------------------------------
 
-    def list_leftovers(self, *, run_id: str | None = None, namespace: str | None = None) -> list[ObjectRef]:
+    def list_leftovers(self, run_id: str | None = None, *, namespace: str | None = None) -> list[ObjectRef]:
         """Every object mqdrill created (optionally of one run), across namespaces unless one is named."""
         labels = {MANAGED_BY_LABEL: MANAGED_BY_VALUE}
         if run_id:
             labels[RUN_ID_LABEL] = run_id
         found: list[ObjectRef] = []
         for res in self.resources:
-            items = self.kube.list_objects(
-                res, namespace=namespace, labels=labels, all_namespaces=namespace is None
-            )
+            items = self.kube.list_objects(res, namespace=namespace, labels=labels, all_namespaces=namespace is None)
             found += [ObjectRef.of({"apiVersion": res.api_version, "kind": res.kind, **o}) for o in items]
         return found
 
-    def delete_leftovers(self, *, run_id: str | None = None, namespace: str | None = None) -> list[ObjectRef]:
+    def delete_leftovers(self, run_id: str | None = None, *, namespace: str | None = None) -> list[ObjectRef]:
         """Delete what :meth:`list_leftovers` finds and confirm it; return what was removed."""
         refs = self.list_leftovers(run_id=run_id, namespace=namespace)
         if refs:
@@ -264,9 +272,7 @@ class ObjectEngine:
         )
 
     def _get(self, ref: ObjectRef) -> JsonObject | None:
-        found: JsonObject | None = self._call(
-            partial(self.kube.get, ref.resource, ref.name, namespace=ref.namespace)
-        )
+        found: JsonObject | None = self._call(partial(self.kube.get, ref.resource, ref.name, namespace=ref.namespace))
         return found
 
     def _call(self, action: Callable[[], Any]) -> Any:
@@ -305,9 +311,7 @@ class ObjectEngine:
         def settled(seen: list[tuple[ObjectRef, JsonObject | None]]) -> bool:
             return all(o is not None and (self.injected(o) or self.failure(o)) for _, o in seen)
 
-        ok, seen = wait_until(
-            observe, settled, timeout_s=self.confirm_timeout_s, poll_s=self.poll_s, clock=self.clock
-        )
+        ok, seen = wait_until(observe, settled, timeout_s=self.confirm_timeout_s, poll_s=self.poll_s, clock=self.clock)
         failed = [f"{r}: {self.failure(o)}" for r, o in seen if o is not None and self.failure(o)]
         if failed:
             raise InjectionError("the controller reported a failed injection: " + "; ".join(failed))
@@ -317,9 +321,7 @@ class ObjectEngine:
                 for r, o in seen
                 if o is None or not self.injected(o)
             ]
-            raise InjectionError(
-                f"injection not confirmed within {self.confirm_timeout_s:g}s: " + "; ".join(pending)
-            )
+            raise InjectionError(f"injection not confirmed within {self.confirm_timeout_s:g}s: " + "; ".join(pending))
 
     def _wait_recovered(self, refs: Sequence[ObjectRef]) -> list[tuple[ObjectRef, str]]:
         def observe() -> list[tuple[ObjectRef, JsonObject | None]]:
@@ -328,9 +330,7 @@ class ObjectEngine:
         def done(seen: list[tuple[ObjectRef, JsonObject | None]]) -> bool:
             return all(o is None or self.recovered(o) for _, o in seen)
 
-        _, seen = wait_until(
-            observe, done, timeout_s=self.recover_timeout_s, poll_s=self.poll_s, clock=self.clock
-        )
+        _, seen = wait_until(observe, done, timeout_s=self.recover_timeout_s, poll_s=self.poll_s, clock=self.clock)
         return [(r, finalizer_report(o)) for r, o in seen if o is not None and not self.recovered(o)]
 
     def _rollback(self, handle: Handle) -> str:

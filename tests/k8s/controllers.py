@@ -60,9 +60,7 @@ class ChaosMeshController:
             meta = obj["metadata"]
             if not meta.get("deletionTimestamp"):
                 continue
-            forced = (meta.get("annotations") or {}).get(
-                "chaos-mesh.chaos-mesh.org/cleanFinalizer"
-            ) == "forced"
+            forced = (meta.get("annotations") or {}).get("chaos-mesh.chaos-mesh.org/cleanFinalizer") == "forced"
             if not self.release_finalizers and not forced:
                 continue
             self.emu.merge_patch(f"{self.base}/{meta['name']}", {"metadata": {"finalizers": None}})

@@ -40,9 +40,7 @@ class Emulator:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def request(
-        self, method: str, path: str, body: Any = None, content_type: str = "application/json"
-    ) -> Any:
+    def request(self, method: str, path: str, body: Any = None, content_type: str = "application/json") -> Any:
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method)
         req.add_header("Content-Type", content_type)
@@ -122,9 +120,7 @@ class Emulator:
 def start_emulator(timeout_s: float = 60.0) -> Emulator:
     """Start the emulator on a random loopback port and wait until it says where it listens."""
     if not (EMULATOR_DIR / "classes").is_dir():
-        raise RuntimeError(
-            f"the Kubernetes API emulator is not built ({EMULATOR_DIR}); run scripts/setup first"
-        )
+        raise RuntimeError(f"the Kubernetes API emulator is not built ({EMULATOR_DIR}); run scripts/setup first")
     classpath = f"{EMULATOR_DIR / 'classes'}:{EMULATOR_DIR / 'lib'}/*"
     proc = subprocess.Popen(  # noqa: S603 - fixed argv
         ["java", "-Xmx256m", "-XX:TieredStopAtLevel=1", "-cp", classpath, "io.mqdrill.emulator.Main"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -62,8 +63,17 @@ def load_state(path: Path) -> dict[str, Any]:
 
 
 def find_action(scope: str, target: str, action: str) -> dict[str, Any] | None:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    spec = yaml.load((VENDOR / "chaosblade.spec-cloud.yaml").read_text(), Loader=loader)  # noqa: S506
+    source = VENDOR / "chaosblade.spec-cloud.yaml"
+    # The spec is 1 MB of YAML: parse it once per content, keep a JSON copy in the temp dir.
+    cache = Path(tempfile.gettempdir()) / f"mqdrill-fake-blade-spec-{source.stat().st_size}.json"
+    if cache.exists():
+        spec = json.loads(cache.read_text())
+    else:
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        spec = yaml.load(source.read_text(), Loader=loader)  # noqa: S506 - a safe loader
+        tmp = cache.with_suffix(f".{os.getpid()}")
+        tmp.write_text(json.dumps(spec))
+        tmp.replace(cache)
     for item in spec["items"]:
         if item.get("scope", "host") == scope and item["target"] == target:
             for act in item["actions"]:

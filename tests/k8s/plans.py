@@ -91,9 +91,7 @@ def chaosblade(run_id: str, namespace: str) -> dict[str, Any]:
 
 
 def chaosmesh_plan(run_id: str, namespace: str, *objects: dict[str, Any]) -> Plan:
-    return Plan(
-        engine="chaosmesh", fault=fault(run_id, namespace), objects=objects or (pod_kill(run_id, namespace),)
-    )
+    return Plan(engine="chaosmesh", fault=fault(run_id, namespace), objects=objects or (pod_kill(run_id, namespace),))
 
 
 def chaosblade_plan(run_id: str, namespace: str) -> Plan:

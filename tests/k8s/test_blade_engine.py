@@ -104,9 +104,14 @@ def test_k8s_commands_get_the_kubeconfig(blade: Path, tmp_path: Path) -> None:
     eng.recover(handle)
 
 
-def test_k8s_without_kubeconfig_is_refused_by_blade(blade: Path) -> None:
-    with pytest.raises(InjectionError, match="blade code 602.*kubeconfig is required"):
-        engine(blade).inject(plan(K8S_KILL))
+def test_planned_kubeconfig_is_expanded_or_overridden(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", "/home/sre")
+    planned = (*K8S_KILL, "--kubeconfig", "~/.kube/config")
+    argv = BladeEngine(blade="blade").command(planned)
+    assert argv[argv.index("--kubeconfig") + 1] == "/home/sre/.kube/config"  # no shell expands "~" for us
+    argv = BladeEngine(blade="blade", kubeconfig="/etc/mqdrill/kubeconfig").command(planned)
+    assert argv[argv.index("--kubeconfig") + 1] == "/etc/mqdrill/kubeconfig"
+    assert argv.count("--kubeconfig") == 1
 
 
 def test_the_stand_in_rejects_what_real_blade_rejects(blade: Path, tmp_path: Path) -> None:

@@ -31,9 +31,7 @@ def test_namespaced_custom_object_lifecycle(kube: Kube, namespace: str) -> None:
     assert created["metadata"]["namespace"] == namespace
     assert created["metadata"]["uid"]
     kube.create(PODCHAOS, podchaos("b", run_id="r2"))
-    assert [
-        o["metadata"]["name"] for o in kube.list_objects(PODCHAOS, labels={"mqdrill.io/run-id": "r1"})
-    ] == ["a"]
+    assert [o["metadata"]["name"] for o in kube.list_objects(PODCHAOS, labels={"mqdrill.io/run-id": "r1"})] == ["a"]
     patched = kube.patch(PODCHAOS, "a", {"metadata": {"annotations": {"k": "v"}}})
     assert patched["metadata"]["annotations"] == {"k": "v"}
     assert kube.delete(PODCHAOS, "a") is True
@@ -72,9 +70,7 @@ def test_require_tells_what_to_install(kube: Kube) -> None:
         kube.require(missing)
     assert err.value.status == 404
     with pytest.raises(KubernetesError, match="chaosblade-operator"):
-        kube.require(
-            CustomResource("chaosblade.io", "v1alpha2", "chaosblades", "ChaosBlade", namespaced=False)
-        )
+        kube.require(CustomResource("chaosblade.io", "v1alpha2", "chaosblades", "ChaosBlade", namespaced=False))
 
 
 def test_403_names_the_missing_permission(kube: Kube, emulator: Emulator, namespace: str) -> None:
@@ -97,9 +93,7 @@ def test_403_names_the_missing_permission(kube: Kube, emulator: Emulator, namesp
     )
     res = CustomResource("chaos-mesh.org", "v1alpha1", "networkchaos", "NetworkChaos")
     with pytest.raises(KubernetesError) as err:
-        kube.create(
-            res, {"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos", "metadata": {"name": "n"}}
-        )
+        kube.create(res, {"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "NetworkChaos", "metadata": {"name": "n"}})
     assert err.value.status == 403
     message = str(err.value)
     assert "verb 'create'" in message
@@ -143,14 +137,15 @@ def test_unreachable_server_is_unavailable(tmp_path: Path, emulator: Emulator) -
         kube.list_objects(PODCHAOS)
 
 
-def test_slow_server_times_out(kube: Kube, emulator: Emulator, namespace: str) -> None:
+def test_slow_server_times_out(kubeconfig: Path, emulator: Emulator, namespace: str) -> None:
+    kube = Kube.connect(KubeOptions(kubeconfig=str(kubeconfig), namespace=namespace, request_timeout_s=0.5))
     emulator.expect(
         f"/apis/chaos-mesh.org/v1alpha1/namespaces/{namespace}/podchaos/slow",
-        delay_ms=8000,
+        delay_ms=3000,
         times=1,
         body={"kind": "PodChaos"},
     )
-    with pytest.raises(KubernetesUnavailable, match="did not answer within 5s"):
+    with pytest.raises(KubernetesUnavailable, match="did not answer within 0.5s"):
         kube.get(PODCHAOS, "slow")
 
 

@@ -20,14 +20,10 @@ def engine(kube: Kube, clock: FakeClock, **kw: object) -> ChaosBladeEngine:
 
 
 def names(op: ChaosBladeOperator, run_id: str) -> list[str]:
-    return [
-        o["metadata"]["name"] for o in op.objects() if o["metadata"]["labels"]["mqdrill.io/run-id"] == run_id
-    ]
+    return [o["metadata"]["name"] for o in op.objects() if o["metadata"]["labels"]["mqdrill.io/run-id"] == run_id]
 
 
-def test_running_with_every_resource_succeeded_then_destroyed(
-    kube: Kube, emulator: Emulator, namespace: str
-) -> None:
+def test_running_with_every_resource_succeeded_then_destroyed(kube: Kube, emulator: Emulator, namespace: str) -> None:
     op = ChaosBladeOperator(emulator)
     clock = FakeClock(on_sleep=lambda n: op.tick())
     eng = engine(kube, clock)
@@ -42,9 +38,7 @@ def test_running_with_every_resource_succeeded_then_destroyed(
 def test_operator_error_fails_fast_and_rolls_back(kube: Kube, emulator: Emulator, namespace: str) -> None:
     op = ChaosBladeOperator(emulator, succeed=False)
     clock = FakeClock(on_sleep=lambda n: op.tick())
-    with pytest.raises(
-        InjectionError, match="phase Error: cannot find pods by labels.*pod not found.*rolled back"
-    ):
+    with pytest.raises(InjectionError, match="phase Error: cannot find pods by labels.*pod not found.*rolled back"):
         engine(kube, clock).inject(chaosblade_plan("b2", namespace))
     assert sum(clock.sleeps) < 20  # it did not wait for the confirmation timeout
     assert names(op, "b2") == []
@@ -64,9 +58,7 @@ def test_destroyed_phase_counts_as_recovered_even_if_object_lingers(
     assert eng.status(handle).status == "recovered"
 
 
-def test_stuck_finalizer_reported_then_cleared_when_asked(
-    kube: Kube, emulator: Emulator, namespace: str
-) -> None:
+def test_stuck_finalizer_reported_then_cleared_when_asked(kube: Kube, emulator: Emulator, namespace: str) -> None:
     op = ChaosBladeOperator(emulator)
     clock = FakeClock(on_sleep=lambda n: op.tick())
     handle = engine(kube, clock).inject(chaosblade_plan("b4", namespace))
@@ -82,7 +74,7 @@ def test_leftovers_by_label(kube: Kube, emulator: Emulator, namespace: str) -> N
     op = ChaosBladeOperator(emulator)
     clock = FakeClock(on_sleep=lambda n: op.tick())
     engine(kube, clock).inject(chaosblade_plan("b5", namespace))
-    found = engine(kube, clock).list_leftovers(run_id="b5")
+    found = engine(kube, clock).list_leftovers("b5")
     assert [str(r) for r in found] == ["chaosblades/mqdrill-b5-broker-process-kill"]
-    engine(kube, clock).delete_leftovers(run_id="b5")
+    engine(kube, clock).delete_leftovers("b5")
     assert names(op, "b5") == []

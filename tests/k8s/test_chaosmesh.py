@@ -48,9 +48,7 @@ def test_records_are_required_not_just_the_condition(kube: Kube, emulator: Emula
     # AllInjected with zero records is what a selector matching no pod looks like: not injected.
     ctl = ChaosMeshController(emulator, namespace)
     clock = FakeClock(on_sleep=lambda n: ctl.tick(pods=0))
-    with pytest.raises(
-        InjectionError, match="not confirmed within 30s.*the selector may match no pod.*rolled back"
-    ):
+    with pytest.raises(InjectionError, match="not confirmed within 30s.*the selector may match no pod.*rolled back"):
         engine(kube, clock).inject(chaosmesh_plan("r2", namespace))
     assert ctl.objects() == []
 
@@ -118,9 +116,7 @@ def test_crd_not_installed(kube: Kube, emulator: Emulator, namespace: str) -> No
     crd = emulator.request("GET", crd_path)
     emulator.request("DELETE", crd_path)
     try:
-        with pytest.raises(
-            KubernetesError, match="networkchaos.chaos-mesh.org/v1alpha1 is not installed.*Chaos Mesh"
-        ):
+        with pytest.raises(KubernetesError, match="networkchaos.chaos-mesh.org/v1alpha1 is not installed.*Chaos Mesh"):
             engine(kube, FakeClock()).inject(chaosmesh_plan("r8", namespace, network_delay("r8", namespace)))
     finally:
         emulator.request(
@@ -138,9 +134,7 @@ def test_forbidden_create_names_the_permission(kube: Kube, emulator: Emulator, n
         status=403,
         body={"kind": "Status", "code": 403, "reason": "Forbidden", "message": "forbidden"},
     )
-    with pytest.raises(
-        KubernetesError, match=f"verb 'create' on 'podchaos.chaos-mesh.org' in namespace '{namespace}'"
-    ):
+    with pytest.raises(KubernetesError, match=f"verb 'create' on 'podchaos.chaos-mesh.org' in namespace '{namespace}'"):
         engine(kube, FakeClock()).inject(chaosmesh_plan("r9", namespace))
 
 
@@ -177,10 +171,10 @@ def test_api_server_gone_mid_drill(
 
     # What `mqdrill recover` will do once the server answers again.
     clock.on_sleep = lambda n: ctl.tick()
-    leftovers = engine(kube, clock).list_leftovers(run_id="r11")
+    leftovers = engine(kube, clock).list_leftovers("r11")
     assert [str(r) for r in leftovers] == err.value.leftovers
-    assert engine(kube, clock).delete_leftovers(run_id="r11") == leftovers
-    assert engine(kube, clock).list_leftovers(run_id="r11") == []
+    assert engine(kube, clock).delete_leftovers("r11") == leftovers
+    assert engine(kube, clock).list_leftovers("r11") == []
 
 
 def test_leftovers_span_namespaces_and_runs(kube: Kube, emulator: Emulator, namespace: str) -> None:
@@ -193,6 +187,4 @@ def test_leftovers_span_namespaces_and_runs(kube: Kube, emulator: Emulator, name
         f"podchaos/{namespace}-b/mqdrill-r13-broker-pod-kill",
     } <= mine
     assert [r.namespace for r in eng.list_leftovers(run_id="r13")] == [namespace + "-b"]
-    assert [r.name for r in eng.list_leftovers(namespace=namespace, run_id="r12")] == [
-        "mqdrill-r12-broker-pod-kill"
-    ]
+    assert [r.name for r in eng.list_leftovers(namespace=namespace, run_id="r12")] == ["mqdrill-r12-broker-pod-kill"]
