@@ -40,11 +40,11 @@ def test_ready_made_drill_runs_through_its_engine(
         if plan.engine == "chaosmesh":
             ns = plan.objects[0]["metadata"]["namespace"]
             ctls = [ChaosMeshController(emulator, ns, p) for p in CHAOS_MESH_KINDS.values()]
-            clock = FakeClock(on_sleep=lambda n: [c.tick() for c in ctls])
+            clock = FakeClock(on_sleep=lambda n, ctls=ctls: [c.tick() for c in ctls])  # type: ignore[misc]
             eng: ChaosMeshEngine | ChaosBladeEngine | BladeEngine = ChaosMeshEngine(kube, clock=clock)
         elif plan.engine == "chaosblade":
             op = ChaosBladeOperator(emulator)
-            eng = ChaosBladeEngine(kube, clock=FakeClock(on_sleep=lambda n: op.tick()))
+            eng = ChaosBladeEngine(kube, clock=FakeClock(on_sleep=lambda n, op=op: op.tick()))  # type: ignore[misc]
         else:
             exe = tmp_path / "blade"
             exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name("fake_blade.py")}" "$@"\n')
