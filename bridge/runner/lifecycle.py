@@ -10,6 +10,7 @@ confirmed.
 
 from __future__ import annotations
 
+import signal
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,8 @@ class DrillRun:
         guard_cfg = self.drill.safety.guard
         phase_start = deps.clock()
         while (remaining := end - deps.clock()) > 0:
+            if deps.cancel is not None and deps.cancel.is_set():
+                raise Interrupted(signal.SIGINT)
             stats = self.probe.stats(5.0) if self.probe is not None else None
             deps.progress(Progress(phase, remaining, stats))
             if (

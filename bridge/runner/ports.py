@@ -3,6 +3,7 @@ with fakes (a fake clock, a fake engine, a fake probe) and run for real with the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,3 +59,7 @@ class RunnerDeps:
     sleep: Callable[[float], None] = field(default=__import__("time").sleep)
     progress: Callable[[Progress], None] = field(default=lambda p: None)
     tick_s: float = 1.0
+    # Set by a suite (or any caller) to stop this drill from another thread: the drill unwinds
+    # and recovers as on SIGINT. Signals reach only the main thread; drills in worker threads
+    # learn of them through this.
+    cancel: threading.Event | None = None
