@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bridge.errors import KubernetesError
 from bridge.k8s import CustomResource, Kube, KubeOptions, KubernetesUnavailable
@@ -155,3 +156,16 @@ def test_kubeconfig_context_namespace_and_bad_config(tmp_path: Path, emulator: E
     (tmp_path / "bad").write_text("not: [a kubeconfig")
     with pytest.raises(KubernetesError, match="cannot load Kubernetes configuration"):
         Kube.connect(KubeOptions(kubeconfig=str(tmp_path / "bad")))
+
+
+def test_context_option_picks_server_and_namespace(tmp_path: Path, emulator: Emulator) -> None:
+    config = yaml.safe_load(emulator.write_kubeconfig(tmp_path / "config", namespace="first").read_text())
+    config["clusters"].append({"name": "gone", "cluster": {"server": "http://127.0.0.1:9"}})
+    config["contexts"].append(
+        {"name": "other", "context": {"cluster": "gone", "user": "tester", "namespace": "second"}}
+    )
+    (tmp_path / "config").write_text(yaml.safe_dump(config))
+    other = Kube.connect(KubeOptions(kubeconfig=str(tmp_path / "config"), context="other"))
+    assert (other.namespace, other.host) == ("second", "http://127.0.0.1:9")
+    current = Kube.connect(KubeOptions(kubeconfig=str(tmp_path / "config"), namespace="explicit"))
+    assert (current.namespace, current.host) == ("explicit", emulator.url)

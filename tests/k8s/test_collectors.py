@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.collectors.k8s_logs import PodLogCollector, line_time, within
 from bridge.collectors.prometheus import PrometheusCollector
@@ -172,3 +174,36 @@ def test_unreachable_prometheus_is_noted_not_fatal(tmp_path: Path) -> None:
     collector.stop()
     assert "cannot query Prometheus" in collector.errors[0]
     assert (tmp_path / "metrics.csv").read_bytes() == b"t,source,name,value,labels\n"
+
+
+@given(
+    st.lists(st.tuples(st.integers(-100, 200), st.text(alphabet="abc xyz", max_size=12)), max_size=30),
+    st.integers(0, 50),
+    st.integers(0, 100),
+)
+def test_within_keeps_exactly_the_stamped_lines_in_range(lines: list[tuple[int, str]], lo: int, width: int) -> None:
+    text = "\n".join(f"{stamp(off)} {msg}" for off, msg in lines)
+    start, end = T0 + lo, T0 + lo + width
+    kept = within(text, start, end)
+    # stamp() writes nanoseconds 000000123: the reader keeps microseconds, so a line sits at T0 + off.
+    expected = [f"{stamp(off)} {msg}" for off, msg in lines if start <= T0 + off <= end]
+    assert kept == expected
+
+
+def test_forbidden_log_read_is_noted_with_the_permission(
+    kube: Kube, emulator: Emulator, namespace: str, tmp_path: Path
+) -> None:
+    base = f"/api/v1/namespaces/{namespace}/pods"
+    emulator.request("POST", base, pod("rocketmq-broker-0", restarts=0))
+    emulator.expect(
+        f"{base}/rocketmq-broker-0/log",
+        status=403,
+        body={"kind": "Status", "code": 403, "reason": "Forbidden", "message": "forbidden"},
+    )
+    collector = PodLogCollector(
+        kube, tmp_path, namespace=namespace, selectors=[{"app.kubernetes.io/name": "rocketmq-broker"}], clock=Clock()
+    )
+    collector.start()
+    collector.stop()
+    notes = (tmp_path / "logs" / "k8s_logs.notes").read_text()
+    assert f"verb 'get' on 'pods/log' in namespace '{namespace}'" in notes
