@@ -21,6 +21,32 @@ from pathlib import Path
 from typing import Any
 
 HEADER = ["t", "source", "name", "value", "labels"]
+PROMETHEUS_URL_ENV = "MQDRILL_PROMETHEUS_URL"
+
+
+def demo_queries(namespace: str) -> dict[str, str]:
+    """Queries for the demo shop's own metrics and the RocketMQ exporter, in one namespace.
+
+    Names are what analysis and the report see in metrics.csv; ratios and quantiles are left
+    to Prometheus so that a run directory needs no histogram buckets to be read.
+    """
+    ns = f'namespace="{namespace}"'
+    rate = "[30s]"
+    return {
+        "frontend_request_rate": f"sum(rate(frontend_requests_total{{{ns}}}{rate}))",
+        "frontend_error_ratio": (
+            f'sum(rate(frontend_requests_total{{{ns},status=~"5.."}}{rate}))'
+            f" / sum(rate(frontend_requests_total{{{ns}}}{rate}))"
+        ),
+        "frontend_send_p95_s": (
+            f"histogram_quantile(0.95, sum by (le) (rate(frontend_send_seconds_bucket{{{ns}}}{rate})))"
+        ),
+        "frontend_send_error_rate": f"sum by (error) (rate(frontend_send_errors_total{{{ns}}}{rate}))",
+        "cartservice_consume_delay_p95_s": (
+            f"histogram_quantile(0.95, sum by (le) (rate(cartservice_consume_delay_seconds_bucket{{{ns}}}{rate})))"
+        ),
+        "rocketmq_consumer_lag": 'sum by (group, topic) (rocketmq_group_diff{group="CID_CART"})',
+    }
 
 
 class PrometheusError(Exception):

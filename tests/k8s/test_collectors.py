@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.collectors.k8s_logs import PodLogCollector, line_time, within
+from bridge.collectors.kubernetes import kubernetes_collectors
 from bridge.collectors.prometheus import PrometheusCollector
 from bridge.k8s import Kube
 from tests.k8s.emulator import Emulator
@@ -207,3 +208,17 @@ def test_forbidden_log_read_is_noted_with_the_permission(
     collector.stop()
     notes = (tmp_path / "logs" / "k8s_logs.notes").read_text()
     assert f"verb 'get' on 'pods/log' in namespace '{namespace}'" in notes
+
+
+def test_kubernetes_collectors_add_prometheus_only_when_configured(
+    kube: Kube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MQDRILL_PROMETHEUS_URL", raising=False)
+    only_logs = kubernetes_collectors(kube, tmp_path, namespace="shop", selectors=[{"app": "frontend"}])
+    assert [type(c) for c in only_logs] == [PodLogCollector]
+    monkeypatch.setenv("MQDRILL_PROMETHEUS_URL", "http://127.0.0.1:9090")
+    both = kubernetes_collectors(kube, tmp_path, namespace="shop", selectors=[{"app": "frontend"}])
+    prom = both[1]
+    assert isinstance(prom, PrometheusCollector)
+    assert prom.base_url == "http://127.0.0.1:9090"
+    assert all('namespace="shop"' in q for n, q in prom.queries.items() if n.startswith(("frontend", "cart")))

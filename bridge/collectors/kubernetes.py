@@ -1,0 +1,37 @@
+"""The collectors a Kubernetes drill runs with: pod logs of its targets, and Prometheus when
+one is configured (``prometheus_url`` or ``$MQDRILL_PROMETHEUS_URL``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Protocol
+
+from bridge.collectors.k8s_logs import PodLogCollector
+from bridge.collectors.prometheus import PROMETHEUS_URL_ENV, PrometheusCollector, demo_queries
+from bridge.k8s import Kube
+
+
+class Collector(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+def kubernetes_collectors(
+    kube: Kube,
+    run_dir: Path,
+    *,
+    namespace: str,
+    selectors: Sequence[Mapping[str, str]],
+    prometheus_url: str | None = None,
+    queries: Mapping[str, str] | None = None,
+) -> list[Collector]:
+    """Pod logs of every pod matching one of ``selectors`` (targets and the judged applications),
+    plus Prometheus ``query_range`` of ``queries`` (default: the demo shop's) when a URL is known."""
+    collectors: list[Collector] = [PodLogCollector(kube, run_dir, namespace=namespace, selectors=selectors)]
+    url = prometheus_url or os.environ.get(PROMETHEUS_URL_ENV)
+    if url:
+        collectors.append(PrometheusCollector(url, queries or demo_queries(namespace), run_dir))
+    return collectors
