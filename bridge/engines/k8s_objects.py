@@ -226,12 +226,19 @@ class ObjectEngine:
                 + "; ".join(failures),
                 leftovers=[str(r) for r in refs],
             )
-        left = self._wait_recovered(refs)
-        if left and self.force_clean:
-            for ref, _ in left:
-                patch = self.force_clean_patch()
-                self._call(partial(self.kube.patch, ref.resource, ref.name, patch, namespace=ref.namespace))
-            left = self._wait_recovered([ref for ref, _ in left])
+        try:
+            left = self._wait_recovered(refs)
+            if left and self.force_clean:
+                for ref, _ in left:
+                    patch = self.force_clean_patch()
+                    self._call(partial(self.kube.patch, ref.resource, ref.name, patch, namespace=ref.namespace))
+                left = self._wait_recovered([ref for ref, _ in left])
+        except KubernetesError as exc:
+            raise RecoveryError(
+                f"deleted, but could not confirm the recovery ({exc}); run `mqdrill recover` once the API "
+                "server answers",
+                leftovers=[str(r) for r in refs],
+            ) from exc
         if left:
             hint = "" if self.force_clean else " (ask for force-clean only if the controller is gone for good)"
             raise RecoveryError(

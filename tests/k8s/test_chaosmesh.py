@@ -188,3 +188,17 @@ def test_leftovers_span_namespaces_and_runs(kube: Kube, emulator: Emulator, name
     } <= mine
     assert [r.namespace for r in eng.list_leftovers(run_id="r13")] == [namespace + "-b"]
     assert [r.name for r in eng.list_leftovers(namespace=namespace, run_id="r12")] == ["mqdrill-r12-broker-pod-kill"]
+
+
+def test_api_server_gone_while_confirming_recovery(proxy: TcpProxy, emulator: Emulator, namespace: str,
+                                                    tmp_path: Path) -> None:
+    config = emulator.write_kubeconfig(tmp_path / "config", server=proxy.url, namespace=namespace)
+    via_proxy = Kube.connect(KubeOptions(kubeconfig=str(config), request_timeout_s=5))
+    ctl = ChaosMeshController(emulator, namespace)
+    clock = FakeClock(on_sleep=lambda n: ctl.tick())
+    handle = engine(via_proxy, clock).inject(chaosmesh_plan("r14", namespace))
+    ctl.release_finalizers = False  # the object lingers after the delete: mqdrill has to wait
+    clock.on_sleep = lambda n: proxy.cut()  # and the API server goes away while it waits
+    with pytest.raises(RecoveryError, match="deleted, but could not confirm the recovery.*cannot reach") as err:
+        engine(via_proxy, clock).recover(handle)
+    assert err.value.leftovers == [f"podchaos/{namespace}/mqdrill-r14-broker-pod-kill"]
