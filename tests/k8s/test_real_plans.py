@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bridge.drills import plans_for
+from bridge.engines.base import Plan
 from bridge.engines.blade import BladeEngine
 from bridge.engines.chaosblade import ChaosBladeEngine
 from bridge.engines.chaosmesh import ChaosMeshEngine
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DRILLS = sorted((ROOT / "scenarios" / "drills" / "kubernetes").glob("*.yaml"))
 
 
-def drill_plans(path: Path, run_id: str) -> list:  # type: ignore[type-arg]
+def drill_plans(path: Path, run_id: str) -> list[Plan]:
     return plans_for(load_drill(str(path)), source=str(path), run_id=run_id)
 
 
