@@ -169,3 +169,10 @@ def test_context_option_picks_server_and_namespace(tmp_path: Path, emulator: Emu
     assert (other.namespace, other.host) == ("second", "http://127.0.0.1:9")
     current = Kube.connect(KubeOptions(kubeconfig=str(tmp_path / "config"), namespace="explicit"))
     assert (current.namespace, current.host) == ("explicit", emulator.url)
+
+
+def test_inside_a_pod_without_a_service_account_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+    monkeypatch.setenv("KUBERNETES_SERVICE_PORT", "9")
+    with pytest.raises(KubernetesError, match="from in-cluster service account"):
+        Kube.connect(KubeOptions())  # no kubeconfig named, and we look like a pod: in-cluster config
