@@ -190,8 +190,9 @@ def test_leftovers_span_namespaces_and_runs(kube: Kube, emulator: Emulator, name
     assert [r.name for r in eng.list_leftovers(namespace=namespace, run_id="r12")] == ["mqdrill-r12-broker-pod-kill"]
 
 
-def test_api_server_gone_while_confirming_recovery(proxy: TcpProxy, emulator: Emulator, namespace: str,
-                                                    tmp_path: Path) -> None:
+def test_api_server_gone_while_confirming_recovery(
+    proxy: TcpProxy, emulator: Emulator, namespace: str, tmp_path: Path
+) -> None:
     config = emulator.write_kubeconfig(tmp_path / "config", server=proxy.url, namespace=namespace)
     via_proxy = Kube.connect(KubeOptions(kubeconfig=str(config), request_timeout_s=5))
     ctl = ChaosMeshController(emulator, namespace)
