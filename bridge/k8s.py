@@ -40,9 +40,7 @@ IN_CLUSTER_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/
 # What to install when a group's CRDs are missing.
 CRD_HINTS: dict[str, str] = {
     "chaos-mesh.org": "install Chaos Mesh (helm chart chaos-mesh/chaos-mesh; see docs/kubernetes.md)",
-    "chaosblade.io": (
-        "install the chaosblade-operator (helm chart chaosblade-operator; see docs/kubernetes.md)"
-    ),
+    "chaosblade.io": ("install the chaosblade-operator (helm chart chaosblade-operator; see docs/kubernetes.md)"),
 }
 
 
@@ -136,9 +134,7 @@ def _map_api_exception(op: _Op, exc: ApiException, *, custom: CustomResource | N
             status=404,
         )
     if status == 409:
-        return KubernetesError(
-            f"conflict: {op.what()} already exists or was changed meanwhile{detail}", status=409
-        )
+        return KubernetesError(f"conflict: {op.what()} already exists or was changed meanwhile{detail}", status=409)
     if status in (429,) or status >= 500:
         return KubernetesUnavailable(f"API server error {status} on {op.what()}{detail}", status=status)
     return KubernetesError(f"API error {status} on {op.what()}{detail}", status=status)
@@ -205,8 +201,7 @@ class Kube:
             ) from exc
         except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
             raise KubernetesUnavailable(
-                f"the Kubernetes API server at {self.host} did not answer within {self._timeout:g}s "
-                f"during {op.what()}"
+                f"the Kubernetes API server at {self.host} did not answer within {self._timeout:g}s during {op.what()}"
             ) from exc
         except (urllib3.exceptions.ProtocolError, ConnectionError) as exc:
             raise KubernetesUnavailable(
@@ -224,9 +219,7 @@ class Kube:
         try:
             decoded = json.loads(data)
         except ValueError as exc:
-            raise KubernetesError(
-                f"{op.what()}: the API server answered with something that is not JSON"
-            ) from exc
+            raise KubernetesError(f"{op.what()}: the API server answered with something that is not JSON") from exc
         return decoded if isinstance(decoded, dict) else {"value": decoded}
 
     def _ns(self, res: CustomResource, namespace: str | None) -> str | None:
@@ -245,13 +238,9 @@ class Kube:
         names = {r.get("name") for r in listing.get("resources") or []}
         if res.plural not in names:
             hint = CRD_HINTS.get(res.group, "install the operator that defines it")
-            raise KubernetesError(
-                f"the custom resource {res} is not installed on this cluster: {hint}", status=404
-            )
+            raise KubernetesError(f"the custom resource {res} is not installed on this cluster: {hint}", status=404)
 
-    def create(
-        self, res: CustomResource, body: Mapping[str, Any], *, namespace: str | None = None
-    ) -> JsonObject:
+    def create(self, res: CustomResource, body: Mapping[str, Any], *, namespace: str | None = None) -> JsonObject:
         ns = self._ns(res, namespace or body.get("metadata", {}).get("namespace"))
         name = body.get("metadata", {}).get("name")
         op = _Op("create", res.plural, res.group, ns, name)
@@ -282,9 +271,7 @@ class Kube:
         op = _Op("get", res.plural, res.group, ns, name)
         try:
             if ns is None:
-                return self._json(
-                    op, self._custom.get_cluster_custom_object, res.group, res.version, res.plural, name
-                )
+                return self._json(op, self._custom.get_cluster_custom_object, res.group, res.version, res.plural, name)
             return self._json(
                 op, self._custom.get_namespaced_custom_object, res.group, res.version, ns, res.plural, name
             )
@@ -345,9 +332,7 @@ class Kube:
         op = _Op("delete", res.plural, res.group, ns, name)
         try:
             if ns is None:
-                self._call(
-                    op, self._custom.delete_cluster_custom_object, res.group, res.version, res.plural, name
-                )
+                self._call(op, self._custom.delete_cluster_custom_object, res.group, res.version, res.plural, name)
             else:
                 self._call(
                     op,
@@ -396,9 +381,7 @@ class Kube:
     ) -> list[JsonObject]:
         selector = label_selector(labels or {})
         if all_namespaces:
-            data = self._json(
-                _Op("list", "pods"), self._core.list_pod_for_all_namespaces, label_selector=selector
-            )
+            data = self._json(_Op("list", "pods"), self._core.list_pod_for_all_namespaces, label_selector=selector)
         else:
             ns = namespace or self.namespace
             data = self._json(
