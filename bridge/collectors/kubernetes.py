@@ -11,6 +11,8 @@ from typing import Protocol
 from bridge.collectors.k8s_logs import PodLogCollector
 from bridge.collectors.prometheus import PROMETHEUS_URL_ENV, PrometheusCollector, demo_queries
 from bridge.k8s import Kube
+from bridge.spec.catalog import Catalog
+from bridge.spec.resolve import ResolvedDrill
 
 
 class Collector(Protocol):
@@ -35,3 +37,23 @@ def kubernetes_collectors(
     if url:
         collectors.append(PrometheusCollector(url, queries or demo_queries(namespace), run_dir))
     return collectors
+
+
+def selectors_for(resolved: ResolvedDrill, catalog: Catalog) -> tuple[str | None, list[dict[str, str]]]:
+    """The namespace and the label sets whose pods' logs tell the story of a drill: every fault's
+    target, and the judged application (whose logs show the errors a fault causes)."""
+    namespace = next((f.target.namespace for f in resolved.faults if f.target.namespace), None)
+    selectors: list[dict[str, str]] = [dict(f.target.labels) for f in resolved.faults if f.target.labels]
+    app = catalog.components.get(resolved.drill.app)
+    if app is not None and app.kubernetes is not None:
+        selectors.append(dict(app.kubernetes.labels))
+    unique = {tuple(sorted(s.items())): s for s in selectors}
+    return namespace, list(unique.values())
+
+
+def collectors_for_drill(kube: Kube, resolved: ResolvedDrill, catalog: Catalog, run_dir: Path) -> list[Collector]:
+    """What the runner starts with a Kubernetes drill (nothing for a local one)."""
+    namespace, selectors = selectors_for(resolved, catalog)
+    if namespace is None:
+        return []
+    return kubernetes_collectors(kube, run_dir, namespace=namespace, selectors=selectors)

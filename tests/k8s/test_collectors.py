@@ -18,10 +18,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.collectors.k8s_logs import PodLogCollector, line_time, within
-from bridge.collectors.kubernetes import kubernetes_collectors
+from bridge.collectors.kubernetes import collectors_for_drill, kubernetes_collectors, selectors_for
 from bridge.collectors.prometheus import PrometheusCollector
 from bridge.k8s import Kube
+from bridge.spec.catalog import load_catalog
+from bridge.spec.resolve import resolve
 from tests.k8s.emulator import Emulator
+from tests.support.drills import drill
 
 T0 = datetime(2026, 1, 1, 0, 0, 10, tzinfo=UTC).timestamp()
 
@@ -222,3 +225,26 @@ def test_kubernetes_collectors_add_prometheus_only_when_configured(
     assert isinstance(prom, PrometheusCollector)
     assert prom.base_url == "http://127.0.0.1:9090"
     assert all('namespace="shop"' in q for n, q in prom.queries.items() if n.startswith(("frontend", "cart")))
+
+
+def test_a_drill_collects_its_targets_and_the_judged_app(
+    kube: Kube, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MQDRILL_PROMETHEUS_URL", raising=False)
+    catalog = load_catalog()
+    d = drill(
+        scenario="broker-unavailable",
+        causes=["pod-kill"],
+        engine="chaosmesh",
+        app="cartservice",
+        targets={"namespace": "shop"},
+    )
+    resolved = resolve(d, catalog, run_id="c1", source="test")
+    assert selectors_for(resolved, catalog) == (
+        "shop",
+        [{"app.kubernetes.io/name": "rocketmq-broker"}, {"app": "cartservice"}],
+    )
+    collectors = collectors_for_drill(kube, resolved, catalog, tmp_path)
+    assert len(collectors) == 1 and isinstance(collectors[0], PodLogCollector)
+    local = resolve(drill(scenario="broker-unavailable"), catalog, run_id="c2", source="test")
+    assert collectors_for_drill(kube, local, catalog, tmp_path) == []
