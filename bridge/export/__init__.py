@@ -1,0 +1,121 @@
+"""Exports: a drill or suite in an engine's own format, so a team can run it without mqdrill.
+
+    export(path, "chaos-mesh-workflow" | "chaosblade" | "chaostoolkit", ...) -> Exported
+
+Each format needs one engine (Chaos Mesh, the ChaosBlade operator, the ``blade`` CLI); drills
+written for another engine are re-planned with it by the ordinary planners, and causes that
+engine cannot produce are refused with a message naming the engines that can. Nothing here
+touches a system: the result is text for stdout or a file.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from bridge.engines.base import EngineName
+from bridge.errors import InputError
+from bridge.export import chaosblade, chaostoolkit, workflow
+from bridge.export.source import PlannedDrill, Source, check_run_id, load_source, new_export_id, plan_source
+from bridge.export.steady import checks, loopback_note
+
+# format -> the engine its plans come from
+FORMATS: dict[str, EngineName] = {
+    "chaos-mesh-workflow": "chaosmesh",
+    "chaosblade": "chaosblade",
+    "chaostoolkit": "blade",
+}
+
+__all__ = ["FORMATS", "Exported", "export"]
+
+
+@dataclass(frozen=True)
+class Exported:
+    """The exported documents, with the comments a YAML rendering puts before each."""
+
+    fmt: str
+    documents: tuple[dict[str, Any], ...]
+    header: tuple[str, ...] = ()
+    comments: tuple[tuple[str, ...], ...] = ()  # one tuple per document
+    notes: tuple[str, ...] = field(default=())  # warnings for the user (also in the YAML header)
+
+    def render(self, *, as_json: bool = False) -> str:
+        """YAML (documents separated by ``---``, comments kept) or JSON; Chaos Toolkit is always JSON."""
+        if self.fmt == "chaostoolkit" or as_json:
+            if len(self.documents) == 1:
+                body: Any = self.documents[0]
+            else:  # what `kubectl apply -f` takes for several objects in one JSON document
+                body = {"apiVersion": "v1", "kind": "List", "items": list(self.documents)}
+            return json.dumps(body, indent=2, ensure_ascii=False) + "\n"
+        lines = [f"# {h}" for h in self.header] + [f"# note: {n}" for n in self.notes]
+        parts = []
+        for i, doc in enumerate(self.documents):
+            comment = "".join(f"# {c}\n" for c in (self.comments[i] if i < len(self.comments) else ()))
+            parts.append(comment + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True))
+        return "\n".join(lines) + ("\n" if lines else "") + "---\n".join(parts)
+
+
+def _check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(ch.isspace() for ch in url):
+        raise InputError(f"--steady-state-url {url[:80]!r}: give an http:// or https:// URL")
+    return url
+
+
+def _header(fmt: str, source: Source, run_id: str, drills: list[PlannedDrill]) -> list[str]:
+    engine = FORMATS[fmt]
+    lines = [f"mqdrill export --to {fmt} of {source.path} (run id {run_id})"]
+    for d in drills:
+        causes = ", ".join(p.fault.cause for p in d.plans)
+        moved = f"; re-planned from engine {d.drill.engine}" if d.drill.engine != engine else ""
+        w = d.drill.windows
+        lines.append(
+            f"  {d.name}: {d.drill.scenario} by {causes} on engine {engine}{moved}; "
+            f"windows {w.baseline:g}s / {w.fault:g}s / {w.recovery:g}s"
+        )
+    return lines
+
+
+def export(
+    path: str,
+    fmt: str,
+    *,
+    run_id: str | None = None,
+    kubeconfig: str | None = None,
+    steady_state_url: str | None = None,
+    parallel: bool = False,
+) -> Exported:
+    """Export the drill or suite at ``path`` to ``fmt`` (one of :data:`FORMATS`)."""
+    if fmt not in FORMATS:
+        raise InputError(f"--to {fmt!r}: choose one of {', '.join(FORMATS)}")
+    if parallel and fmt != "chaos-mesh-workflow":
+        raise InputError("--parallel applies to --to chaos-mesh-workflow only (the other formats run in series)")
+    url = _check_url(steady_state_url) if steady_state_url is not None else None
+    source = load_source(path)
+    rid = check_run_id(run_id) if run_id is not None else new_export_id(source.name)
+    drills = plan_source(source, engine=FORMATS[fmt], fmt=fmt, run_id=rid, kubeconfig=kubeconfig)
+    header = _header(fmt, source, rid, drills)
+    notes = list(dict.fromkeys(n for d in drills for p in d.plans for n in p.notes))
+    kw: dict[str, Any] = {"name": source.name, "run_id": rid, "suite": source.is_suite, "url": url}
+    if fmt == "chaos-mesh-workflow":
+        urls = [c.url for d in drills for c in checks(d.drill, url)]
+        where = "Chaos Mesh runs StatusChecks from its controller inside the cluster"
+        notes += [n for n in [loopback_note(urls, where)] if n]
+        obj = workflow.workflow(drills, parallel=parallel, source=path, **kw)
+        return Exported(fmt, (obj,), tuple(header), (), tuple(notes))
+    if fmt == "chaosblade":
+        if source.is_suite and len(drills) > 1:
+            notes.append("applying this whole file starts every drill's faults at once; apply one drill at a time")
+        docs: list[dict[str, Any]] = []
+        comments: list[tuple[str, ...]] = []
+        for d in drills:
+            objs = chaosblade.resources([d])
+            docs += objs
+            comments += [tuple(chaosblade.drill_comment(d))] + [()] * (len(objs) - 1)
+        return Exported(fmt, tuple(docs), tuple(header), tuple(comments), tuple(notes))
+    exp = chaostoolkit.experiment(drills, source=path, **kw)
+    return Exported(fmt, (exp,), tuple(header), (), tuple(notes))

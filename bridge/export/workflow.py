@@ -1,0 +1,163 @@
+"""A Chaos Mesh ``Workflow`` (chaos-mesh.org/v1alpha1) that runs drills without mqdrill.
+
+Per drill, a Serial node: a baseline Suspend, then a Parallel node holding the planned chaos
+(each embedded as the template's ``podChaos`` / ``networkChaos`` / … spec, its ``deadline`` the
+fault window) beside HTTP StatusChecks with ``abortWithStatusCheck``, then a recovery Suspend.
+A suite chains its drills in a Serial entry, or with ``parallel`` runs chains of drills that hit
+the same components side by side (never two faults on one component at once).
+
+Chaos Mesh refuses an embedded chaos with its own ``duration`` (the template's ``deadline`` is the
+hard end, enforced by the controller whether or not anyone watches), so it is dropped here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bridge.engines.base import MANAGED_BY_LABEL, MANAGED_BY_VALUE, RUN_ID_LABEL, Plan
+from bridge.errors import UnsupportedCombination
+from bridge.export.source import PlannedDrill
+from bridge.export.steady import SteadyCheck, checks
+from bridge.spec.resolve import CLIENT_APPS
+from bridge.spec.units import format_duration
+
+API_VERSION = "chaos-mesh.org/v1alpha1"
+# templateType -> the Template field that embeds its spec (controller-gen's JSON names).
+CHAOS_FIELDS = {
+    "PodChaos": "podChaos",
+    "NetworkChaos": "networkChaos",
+    "StressChaos": "stressChaos",
+    "IOChaos": "ioChaos",
+    "JVMChaos": "jvmChaos",
+    "TimeChaos": "timeChaos",
+    "DNSChaos": "dnsChaos",
+    "HTTPChaos": "httpChaos",
+}
+NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
+ENTRY = "entry"
+PREFIX_MAX = 36  # template names stay well under 63 characters once Chaos Mesh suffixes them
+
+
+def _prefix(index: int, d: PlannedDrill, suite: bool) -> str:
+    name = d.name[: PREFIX_MAX - 3].rstrip("-")
+    return f"{index + 1:02d}-{name}" if suite else name
+
+
+def _chaos(name: str, obj: Any, deadline: str) -> dict[str, Any]:
+    kind = str(obj["kind"])
+    if kind not in CHAOS_FIELDS:
+        raise UnsupportedCombination(f"a Chaos Mesh Workflow cannot embed a {kind}")
+    spec = {k: v for k, v in dict(obj["spec"]).items() if k != "duration"}
+    return {"name": name, "templateType": kind, "deadline": deadline, CHAOS_FIELDS[kind]: spec}
+
+
+def _status_check(name: str, check: SteadyCheck, window: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "templateType": "StatusCheck",
+        "deadline": window,
+        "abortWithStatusCheck": True,
+        "statusCheck": {
+            "mode": "Continuous",
+            "type": "HTTP",
+            "duration": window,
+            "intervalSeconds": check.interval_s,
+            "timeoutSeconds": check.timeout_s,
+            "failureThreshold": check.failure_threshold,
+            "successThreshold": 1,
+            "http": {"url": check.url, "method": "GET", "criteria": {"statusCode": str(check.status)}},
+        },
+    }
+
+
+def drill_templates(p: str, d: PlannedDrill, url: str | None) -> list[dict[str, Any]]:
+    """The templates of one drill; the first is its Serial node, named ``p``."""
+    w = d.drill.windows
+    fault = format_duration(w.fault)
+    chaos = [_chaos(f"{p}-chaos-{j}", obj, fault) for j, obj in enumerate(o for plan in d.plans for o in plan.objects)]
+    status = [_status_check(f"{p}-{c.name}", c, fault) for c in checks(d.drill, url)]
+    return [
+        {"name": p, "templateType": "Serial", "children": [f"{p}-baseline", f"{p}-fault", f"{p}-recovery"]},
+        {"name": f"{p}-baseline", "templateType": "Suspend", "deadline": format_duration(w.baseline)},
+        {"name": f"{p}-fault", "templateType": "Parallel", "children": [t["name"] for t in status + chaos]},
+        *status,
+        *chaos,
+        {"name": f"{p}-recovery", "templateType": "Suspend", "deadline": format_duration(w.recovery)},
+    ]
+
+
+def components_hit(plans: tuple[Plan, ...]) -> set[str]:
+    """The components a drill's faults touch; a network fault also touches its client side."""
+    hit: set[str] = set()
+    for plan in plans:
+        f = plan.fault
+        hit.add(f.component)
+        if f.cause in NETWORK_CAUSES and f.component not in CLIENT_APPS:
+            client = str(f.params.get("client", "all"))
+            hit.update(CLIENT_APPS if client == "all" else (client,))
+    return hit
+
+
+def chains(drills: list[PlannedDrill]) -> list[list[int]]:
+    """Drill indexes grouped so that drills sharing a component (transitively) share a chain."""
+    groups: list[tuple[set[str], list[int]]] = []
+    for i, d in enumerate(drills):
+        hit = components_hit(d.plans)
+        joined = [g for g in groups if g[0] & hit]
+        merged: tuple[set[str], list[int]] = (set(hit), [])
+        for g in joined:
+            merged[0].update(g[0])
+            merged[1].extend(g[1])
+            groups.remove(g)
+        merged[1].append(i)
+        merged[1].sort()
+        groups.append(merged)
+    return sorted((g[1] for g in groups), key=lambda idx: idx[0])
+
+
+def _entry(prefixes: list[str], drills: list[PlannedDrill], parallel: bool) -> list[dict[str, Any]]:
+    if not parallel:
+        return [{"name": ENTRY, "templateType": "Serial", "children": prefixes}]
+    out: list[dict[str, Any]] = []
+    children: list[str] = []
+    for k, chain in enumerate(chains(drills)):
+        if len(chain) == 1:
+            children.append(prefixes[chain[0]])
+            continue
+        children.append(f"chain-{k + 1}")
+        out.append({"name": f"chain-{k + 1}", "templateType": "Serial", "children": [prefixes[i] for i in chain]})
+    return [{"name": ENTRY, "templateType": "Parallel", "children": children}, *out]
+
+
+def workflow(
+    drills: list[PlannedDrill],
+    *,
+    name: str,
+    run_id: str,
+    suite: bool,
+    url: str | None = None,
+    parallel: bool = False,
+    source: str = "",
+) -> dict[str, Any]:
+    """The Workflow object for the planned drills (all planned with engine chaosmesh)."""
+    prefixes = [_prefix(i, d, suite) for i, d in enumerate(drills)]
+    templates: list[dict[str, Any]] = []
+    if suite:
+        templates += _entry(prefixes, drills, parallel)
+    for p, d in zip(prefixes, drills, strict=True):
+        templates += drill_templates(p, d, url)
+    namespace = next(str(o["metadata"]["namespace"]) for d in drills for p in d.plans for o in p.objects)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Workflow",
+        "metadata": {
+            "name": f"mqdrill-{name}"[:63].rstrip("-"),
+            "namespace": namespace,
+            "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE, RUN_ID_LABEL: run_id},
+            "annotations": {
+                "mqdrill.io/source": source,
+                "mqdrill.io/drills": ", ".join(d.name for d in drills),
+            },
+        },
+        "spec": {"entry": ENTRY if suite else prefixes[0], "templates": templates},
+    }
