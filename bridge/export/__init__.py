@@ -30,7 +30,7 @@ FORMATS: dict[str, EngineName] = {
     "chaostoolkit": "blade",
 }
 
-__all__ = ["FORMATS", "Exported", "export"]
+__all__ = ["FORMATS", "Exported", "Source", "export", "export_source", "load_source"]
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,31 @@ def export(
     """Export the drill or suite at ``path`` to ``fmt`` (one of :data:`FORMATS`)."""
     if fmt not in FORMATS:
         raise InputError(f"--to {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return export_source(
+        load_source(path),
+        fmt,
+        run_id=run_id,
+        kubeconfig=kubeconfig,
+        steady_state_url=steady_state_url,
+        parallel=parallel,
+    )
+
+
+def export_source(
+    source: Source,
+    fmt: str,
+    *,
+    run_id: str | None = None,
+    kubeconfig: str | None = None,
+    steady_state_url: str | None = None,
+    parallel: bool = False,
+) -> Exported:
+    """Export drills already loaded (tests build a :class:`Source` from drills directly)."""
+    if fmt not in FORMATS:
+        raise InputError(f"--to {fmt!r}: choose one of {', '.join(FORMATS)}")
     if parallel and fmt != "chaos-mesh-workflow":
         raise InputError("--parallel applies to --to chaos-mesh-workflow only (the other formats run in series)")
     url = _check_url(steady_state_url) if steady_state_url is not None else None
-    source = load_source(path)
     rid = check_run_id(run_id) if run_id is not None else new_export_id(source.name)
     drills = plan_source(source, engine=FORMATS[fmt], fmt=fmt, run_id=rid, kubeconfig=kubeconfig)
     header = _header(fmt, source, rid, drills)
@@ -105,7 +126,7 @@ def export(
         urls = [c.url for d in drills for c in checks(d.drill, url)]
         where = "Chaos Mesh runs StatusChecks from its controller inside the cluster"
         notes += [n for n in [loopback_note(urls, where)] if n]
-        obj = workflow.workflow(drills, parallel=parallel, source=path, **kw)
+        obj = workflow.workflow(drills, parallel=parallel, source=source.path, **kw)
         return Exported(fmt, (obj,), tuple(header), (), tuple(notes))
     if fmt == "chaosblade":
         if source.is_suite and len(drills) > 1:
@@ -117,5 +138,5 @@ def export(
             docs += objs
             comments += [tuple(chaosblade.drill_comment(d))] + [()] * (len(objs) - 1)
         return Exported(fmt, tuple(docs), tuple(header), tuple(comments), tuple(notes))
-    exp = chaostoolkit.experiment(drills, source=path, **kw)
+    exp = chaostoolkit.experiment(drills, source=source.path, **kw)
     return Exported(fmt, (exp,), tuple(header), (), tuple(notes))

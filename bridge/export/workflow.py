@@ -35,7 +35,7 @@ CHAOS_FIELDS = {
 }
 NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
 ENTRY = "entry"
-PREFIX_MAX = 36  # template names stay well under 63 characters once Chaos Mesh suffixes them
+PREFIX_MAX = 36  # template names stay under 46 characters: room for the suffix Chaos Mesh adds to node names
 
 
 def _prefix(index: int, d: PlannedDrill, suite: bool) -> str:
@@ -75,7 +75,7 @@ def drill_templates(p: str, d: PlannedDrill, url: str | None) -> list[dict[str, 
     w = d.drill.windows
     fault = format_duration(w.fault)
     chaos = [_chaos(f"{p}-chaos-{j}", obj, fault) for j, obj in enumerate(o for plan in d.plans for o in plan.objects)]
-    status = [_status_check(f"{p}-{c.name}", c, fault) for c in checks(d.drill, url)]
+    status = [_status_check(f"{p}-check-{k}", c, fault) for k, c in enumerate(checks(d.drill, url))]
     return [
         {"name": p, "templateType": "Serial", "children": [f"{p}-baseline", f"{p}-fault", f"{p}-recovery"]},
         {"name": f"{p}-baseline", "templateType": "Suspend", "deadline": format_duration(w.baseline)},
@@ -98,11 +98,11 @@ def components_hit(plans: tuple[Plan, ...]) -> set[str]:
     return hit
 
 
-def chains(drills: list[PlannedDrill]) -> list[list[int]]:
-    """Drill indexes grouped so that drills sharing a component (transitively) share a chain."""
+def chains(hits: list[set[str]]) -> list[list[int]]:
+    """Drill indexes grouped so that drills sharing a component (transitively) share a chain;
+    each chain keeps the suite's order, and chains are ordered by their first drill."""
     groups: list[tuple[set[str], list[int]]] = []
-    for i, d in enumerate(drills):
-        hit = components_hit(d.plans)
+    for i, hit in enumerate(hits):
         joined = [g for g in groups if g[0] & hit]
         merged: tuple[set[str], list[int]] = (set(hit), [])
         for g in joined:
@@ -120,7 +120,7 @@ def _entry(prefixes: list[str], drills: list[PlannedDrill], parallel: bool) -> l
         return [{"name": ENTRY, "templateType": "Serial", "children": prefixes}]
     out: list[dict[str, Any]] = []
     children: list[str] = []
-    for k, chain in enumerate(chains(drills)):
+    for k, chain in enumerate(chains([components_hit(d.plans) for d in drills])):
         if len(chain) == 1:
             children.append(prefixes[chain[0]])
             continue
