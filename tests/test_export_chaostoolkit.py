@@ -66,6 +66,7 @@ def test_every_create_matches_the_blade_spec_and_is_destroyed_twice(catalog_expe
     destroys = [_argv(a) for a in method if a["type"] == "action" and a["provider"]["arguments"][0] == "destroy"]
     uids = [argv[argv.index("--uid") + 1] for argv in creates]
     assert len(set(uids)) == len(uids) >= len(ENTRIES)
+    assert all("${mqdrill_run}" in u for u in uids)
     for argv in creates:
         assert check_argv(argv) == []
         assert argv[argv.index("--timeout") + 1] == "55"  # fault window 40 s + slack: ends without anyone
@@ -110,3 +111,26 @@ def test_a_host_drill_exports_host_commands_and_the_kubeconfig_reaches_k8s_ones(
     path = tmp_path / "e.json"
     path.write_text(exported.render())
     assert chaos_validate(path, blade_dir=blade_dir).returncode == 0
+
+
+def test_uids_resolve_to_kubernetes_names_and_a_new_run_word_gives_new_ones(
+    catalog_experiment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """blade refuses a uid it has seen; MQDRILL_RUN lets the same experiment run again."""
+    import re
+
+    from chaoslib import substitute
+    from chaoslib.configuration import load_configuration
+
+    def resolved() -> list[str]:
+        config = load_configuration(catalog_experiment["configuration"])
+        creates = [a["provider"]["arguments"] for a in catalog_experiment["method"] if " inject " in a["name"]]
+        return [substitute(args, config, {})[args.index("--uid") + 1] for args in creates]
+
+    monkeypatch.delenv("MQDRILL_RUN", raising=False)
+    first = resolved()
+    assert all(re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", u) for u in first), first
+    monkeypatch.setenv("MQDRILL_RUN", "again2")
+    second = resolved()
+    assert len(set(second)) == len(second) and not set(first) & set(second)
+    assert all("-again2-" in u for u in second)
