@@ -57,6 +57,7 @@ def test_default_suite_to_chaostoolkit_passes_chaos_validate(tmp_path: Path, bla
     assert done.returncode == 0, done.stderr
     experiment = json.loads(out.read_text())
     assert len(experiment["extensions"][0]["drills"]) == 10
+    assert "pass --kubeconfig with an absolute path" in done.stderr
     checked = chaos_validate(out, blade_dir=blade_dir)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 

@@ -66,6 +66,10 @@ def _check_url(url: str) -> str:
     return url
 
 
+def _kubeconfigs(argv: tuple[str, ...]) -> list[str]:
+    return [argv[i + 1] for i, word in enumerate(argv[:-1]) if word == "--kubeconfig"]
+
+
 def _header(fmt: str, source: Source, run_id: str, drills: list[PlannedDrill]) -> list[str]:
     engine = FORMATS[fmt]
     lines = [f"mqdrill export --to {fmt} of {source.path} (run id {run_id})"]
@@ -138,5 +142,10 @@ def export_source(
             docs += objs
             comments += [tuple(chaosblade.drill_comment(d))] + [()] * (len(objs) - 1)
         return Exported(fmt, tuple(docs), tuple(header), tuple(comments), tuple(notes))
+    if any(v.startswith("~") for d in drills for p in d.plans for a in p.argv for v in _kubeconfigs(a)):
+        notes.append(
+            "blade gets --kubeconfig ~/.kube/config as written: a Chaos Toolkit process action has no shell "
+            "to expand '~'; pass --kubeconfig with an absolute path"
+        )
     exp = chaostoolkit.experiment(drills, source=source.path, **kw)
     return Exported(fmt, (exp,), tuple(header), (), tuple(notes))
