@@ -135,31 +135,37 @@ def test_parallel_suite_runs_disjoint_components_side_by_side() -> None:
     assert entry["children"][1] == "02-namesrv-unavailable-pod-kill"
 
 
-def test_a_network_fault_on_the_broker_also_hits_its_clients() -> None:
-    latency = entry_drill("send-latency", "network-delay")
-    backlog = entry_drill("consumer-backlog", "pod-failure")  # on cartservice, a client of the broker
-    only_frontend = entry_drill("send-latency", "network-delay", params={"client": "frontend"})
-    t = _templates(_workflow(latency, backlog, suite=True, parallel=True))
-    assert len(t["entry"]["children"]) == 1
-    t2 = _templates(_workflow(only_frontend, backlog, suite=True, parallel=True))
-    assert len(t2["entry"]["children"]) == 2
+def test_parallel_follows_the_suite_schedulers_footprints() -> None:
+    """Same component in another namespace is another footprint, as `mqdrill suite` sees it."""
+    here = entry_drill("send-latency", "network-delay")
+    elsewhere = entry_drill("broker-unavailable", "pod-kill", targets={"namespace": "shop-b"})
+    same = entry_drill("broker-unavailable", "pod-kill")
+    t = _templates(_workflow(here, elsewhere, same, suite=True, parallel=True))
+    entry = t["entry"]
+    assert len(entry["children"]) == 2
+    assert t[entry["children"][0]]["children"] == ["01-send-latency-network-delay", "03-broker-unavailable-pod-kill"]
+    assert entry["children"][1] == "02-broker-unavailable-pod-kill"
 
 
-@given(st.lists(st.sets(st.sampled_from(["namesrv", "broker", "proxy", "frontend", "cartservice"]), min_size=1)))
-def test_chains_partition_the_drills_and_never_share_a_component(hits: list[set[str]]) -> None:
-    groups = chains(hits)
-    assert sorted(i for g in groups for i in g) == list(range(len(hits)))
-    assert all(g == sorted(g) for g in groups)
-    union = [set().union(*(hits[i] for i in g)) for g in groups]
+Footprint = frozenset[tuple[str, str, str]]
+COMPONENTS = st.sampled_from([(ns, "component", c) for ns in ("a", "b") for c in ("namesrv", "broker", "cartservice")])
+
+
+@given(st.lists(st.frozensets(COMPONENTS, min_size=1)))
+def test_chains_partition_the_drills_and_never_share_a_footprint(footprints: list[Footprint]) -> None:
+    groups = chains(footprints)
+    assert sorted(i for g in groups for i in g) == list(range(len(footprints)))
+    assert all(g == sorted(g) for g in groups) and [g[0] for g in groups] == sorted(g[0] for g in groups)
+    union = [frozenset().union(*(footprints[i] for i in g)) for g in groups]
     for a in range(len(groups)):
         for b in range(a + 1, len(groups)):
             assert not union[a] & union[b]
-    for g in groups:  # minimal: each chain is connected through shared components
+    for g in groups:  # minimal: each chain is connected through shared resources
         reached, frontier = {g[0]}, [g[0]]
         while frontier:
             i = frontier.pop()
             for j in g:
-                if j not in reached and hits[i] & hits[j]:
+                if j not in reached and footprints[i] & footprints[j]:
                     reached.add(j)
                     frontier.append(j)
         assert reached == set(g)

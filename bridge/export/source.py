@@ -31,6 +31,7 @@ class PlannedDrill:
     drill: Drill  # as written (suite overrides applied), before the engine is replaced
     run_id: str  # labels and object names of this drill's faults
     plans: tuple[Plan, ...]
+    planned_as: Drill  # the drill with the format's engine: what the plans were made from
 
     @property
     def name(self) -> str:
@@ -82,7 +83,7 @@ def plan_source(
         except MqdrillError as exc:  # unsupported cause, or a safety guard of the new engine
             refusals.append(exc)
             continue
-        planned.append(PlannedDrill(where, drill, drill_run_id, tuple(plans)))
+        planned.append(PlannedDrill(where, drill, drill_run_id, tuple(plans), replanned))
     if refusals:
         more = f" (and {len(refusals) - 1} more of {len(source.drills)} drills)" if len(refusals) > 1 else ""
         message = f"cannot export to {fmt}: {refusals[0]}{more}"

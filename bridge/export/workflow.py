@@ -3,8 +3,9 @@
 Per drill, a Serial node: a baseline Suspend, then a Parallel node holding the planned chaos
 (each embedded as the template's ``podChaos`` / ``networkChaos`` / … spec, its ``deadline`` the
 fault window) beside HTTP StatusChecks with ``abortWithStatusCheck``, then a recovery Suspend.
-A suite chains its drills in a Serial entry, or with ``parallel`` runs chains of drills that hit
-the same components side by side (never two faults on one component at once).
+A suite chains its drills in a Serial entry, or with ``parallel`` runs side by side chains of
+drills whose footprints do not overlap, by the rule ``mqdrill suite`` schedules with
+(``bridge.suite.schedule``: never two faults on one component or target at once).
 
 Chaos Mesh refuses an embedded chaos with its own ``duration`` (the template's ``deadline`` is the
 hard end, enforced by the controller whether or not anyone watches), so it is dropped here.
@@ -14,12 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.engines.base import MANAGED_BY_LABEL, MANAGED_BY_VALUE, RUN_ID_LABEL, Plan
+from bridge.engines.base import MANAGED_BY_LABEL, MANAGED_BY_VALUE, RUN_ID_LABEL
 from bridge.errors import UnsupportedCombination
 from bridge.export.source import PlannedDrill
 from bridge.export.steady import SteadyCheck, checks
-from bridge.spec.resolve import CLIENT_APPS
+from bridge.spec.catalog import load_catalog
 from bridge.spec.units import format_duration
+from bridge.suite.schedule import Resource, resources
 
 API_VERSION = "chaos-mesh.org/v1alpha1"
 # templateType -> the Template field that embeds its spec (controller-gen's JSON names).
@@ -33,7 +35,6 @@ CHAOS_FIELDS = {
     "DNSChaos": "dnsChaos",
     "HTTPChaos": "httpChaos",
 }
-NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
 ENTRY = "entry"
 PREFIX_MAX = 36  # template names stay under 46 characters: room for the suffix Chaos Mesh adds to node names
 
@@ -86,25 +87,13 @@ def drill_templates(p: str, d: PlannedDrill, url: str | None) -> list[dict[str, 
     ]
 
 
-def components_hit(plans: tuple[Plan, ...]) -> set[str]:
-    """The components a drill's faults touch; a network fault also touches its client side."""
-    hit: set[str] = set()
-    for plan in plans:
-        f = plan.fault
-        hit.add(f.component)
-        if f.cause in NETWORK_CAUSES and f.component not in CLIENT_APPS:
-            client = str(f.params.get("client", "all"))
-            hit.update(CLIENT_APPS if client == "all" else (client,))
-    return hit
-
-
-def chains(hits: list[set[str]]) -> list[list[int]]:
-    """Drill indexes grouped so that drills sharing a component (transitively) share a chain;
+def chains(footprints: list[frozenset[Resource]]) -> list[list[int]]:
+    """Drill indexes grouped so that drills whose footprints overlap (transitively) share a chain;
     each chain keeps the suite's order, and chains are ordered by their first drill."""
-    groups: list[tuple[set[str], list[int]]] = []
-    for i, hit in enumerate(hits):
-        joined = [g for g in groups if g[0] & hit]
-        merged: tuple[set[str], list[int]] = (set(hit), [])
+    groups: list[tuple[set[Resource], list[int]]] = []
+    for i, footprint in enumerate(footprints):
+        joined = [g for g in groups if g[0] & footprint]
+        merged: tuple[set[Resource], list[int]] = (set(footprint), [])
         for g in joined:
             merged[0].update(g[0])
             merged[1].extend(g[1])
@@ -120,7 +109,9 @@ def _entry(prefixes: list[str], drills: list[PlannedDrill], parallel: bool) -> l
         return [{"name": ENTRY, "templateType": "Serial", "children": prefixes}]
     out: list[dict[str, Any]] = []
     children: list[str] = []
-    for k, chain in enumerate(chains([components_hit(d.plans) for d in drills])):
+    catalog = load_catalog()
+    footprints = [resources(d.planned_as, catalog) for d in drills]  # what `mqdrill suite` schedules by
+    for k, chain in enumerate(chains(footprints)):
         if len(chain) == 1:
             children.append(prefixes[chain[0]])
             continue
