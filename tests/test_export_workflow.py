@@ -64,6 +64,7 @@ def test_every_chaos_mesh_entry_exports_a_valid_workflow_shaped_as_the_drill(sce
         assert sc["http"]["url"].startswith("http://127.0.0.1:8080/")
     labels = wf["metadata"]["labels"]
     assert labels == {MANAGED_BY_LABEL: "mqdrill", RUN_ID_LABEL: RUN_ID}
+    assert wf["metadata"]["name"].startswith(f"mqdrill-{scenario}-{cause}-"[:53])
 
 
 def test_whole_catalog_as_one_suite_validates_with_unique_template_names() -> None:
@@ -74,6 +75,8 @@ def test_whole_catalog_as_one_suite_validates_with_unique_template_names() -> No
     order = t[wf["spec"]["entry"]]["children"]
     assert [t[name]["templateType"] for name in order] == ["Serial"] * len(drills)
     assert all(len(name) <= 45 for name in t)
+    other = export_source(source_of(*drills), "chaos-mesh-workflow", run_id="another-run").documents[0]
+    assert other["metadata"]["name"] != wf["metadata"]["name"], "each export is a Workflow of its own"
 
 
 def test_embedded_spec_is_the_planned_spec_without_its_duration() -> None:

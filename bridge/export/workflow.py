@@ -13,6 +13,7 @@ hard end, enforced by the controller whether or not anyone watches), so it is dr
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from bridge.engines.base import MANAGED_BY_LABEL, MANAGED_BY_VALUE, RUN_ID_LABEL
@@ -120,6 +121,13 @@ def _entry(prefixes: list[str], drills: list[PlannedDrill], parallel: bool) -> l
     return [{"name": ENTRY, "templateType": "Parallel", "children": children}, *out]
 
 
+def workflow_name(name: str, run_id: str) -> str:
+    """``mqdrill-<name>-<6 hex of the run id>``: each export is its own Workflow, since Chaos Mesh
+    does not run a finished Workflow again when the same one is applied twice."""
+    digest = hashlib.sha1(run_id.encode()).hexdigest()[:6]
+    return f"mqdrill-{name[:45].rstrip('-')}-{digest}"
+
+
 def workflow(
     drills: list[PlannedDrill],
     *,
@@ -142,7 +150,7 @@ def workflow(
         "apiVersion": API_VERSION,
         "kind": "Workflow",
         "metadata": {
-            "name": f"mqdrill-{name}"[:63].rstrip("-"),
+            "name": workflow_name(name, run_id),
             "namespace": namespace,
             "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE, RUN_ID_LABEL: run_id},
             "annotations": {

@@ -16,10 +16,13 @@ def entries_for(engine: str) -> list[tuple[str, str]]:
     return [(str(e["scenario"]), str(e["cause"])) for e in load_catalog().entries() if engine in e["engines"]]  # type: ignore[operator]
 
 
-def source_of(*drills: Any, name: str = "catalog", suite: bool = True) -> Source:
-    return Source(
-        "test-suite.yaml", name, suite, tuple((f"test-suite.yaml drills[{i}]", d) for i, d in enumerate(drills))
-    )
+def source_of(*drills: Any, name: str | None = None, suite: bool = True) -> Source:
+    """A suite of the drills (named ``catalog``), or with ``suite=False`` the one drill as a file."""
+    if not suite:
+        assert len(drills) == 1
+        return Source("drill.yaml", name or drills[0].display_name, False, (("drill.yaml", drills[0]),))
+    pairs = tuple((f"test-suite.yaml drills[{i}]", d) for i, d in enumerate(drills))
+    return Source("test-suite.yaml", name or "catalog", True, pairs)
 
 
 def entry_drill(scenario: str, cause: str, **fields: Any) -> Any:
