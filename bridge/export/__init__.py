@@ -123,29 +123,69 @@ def export_source(
     url = _check_url(steady_state_url) if steady_state_url is not None else None
     rid = check_run_id(run_id) if run_id is not None else new_export_id(source.name)
     drills = plan_source(source, engine=FORMATS[fmt], fmt=fmt, run_id=rid, kubeconfig=kubeconfig)
-    header = _header(fmt, source, rid, drills)
-    notes = list(dict.fromkeys(n for d in drills for p in d.plans for n in p.notes))
-    kw: dict[str, Any] = {"name": source.name, "run_id": rid, "suite": source.is_suite, "url": url}
-    if fmt == "chaos-mesh-workflow":
-        urls = [c.url for d in drills for c in checks(d.drill, url)]
-        where = "Chaos Mesh runs StatusChecks from its controller inside the cluster"
-        notes += [n for n in [loopback_note(urls, where)] if n]
-        obj = workflow.workflow(drills, parallel=parallel, source=source.path, **kw)
-        return Exported(fmt, (obj,), tuple(header), (), tuple(notes))
-    if fmt == "chaosblade":
-        if source.is_suite and len(drills) > 1:
-            notes.append("applying this whole file starts every drill's faults at once; apply one drill at a time")
-        docs: list[dict[str, Any]] = []
-        comments: list[tuple[str, ...]] = []
-        for d in drills:
-            objs = chaosblade.resources([d])
-            docs += objs
-            comments += [tuple(chaosblade.drill_comment(d))] + [()] * (len(objs) - 1)
-        return Exported(fmt, tuple(docs), tuple(header), tuple(comments), tuple(notes))
-    if any(v.startswith("~") for d in drills for p in d.plans for a in p.argv for v in _kubeconfigs(a)):
+    ctx = _Context(source, drills, rid, url, parallel)
+    docs, comments, notes = _BUILDERS[fmt](ctx)
+    plan_notes = [n for d in drills for p in d.plans for n in p.notes]
+    all_notes = tuple(dict.fromkeys([*plan_notes, *notes]))
+    return Exported(fmt, tuple(docs), tuple(_header(fmt, source, rid, drills)), tuple(comments), all_notes)
+
+
+@dataclass(frozen=True)
+class _Context:
+    source: Source
+    drills: list[PlannedDrill]
+    run_id: str
+    url: str | None
+    parallel: bool
+
+
+Built = tuple[list[dict[str, Any]], list[tuple[str, ...]], list[str]]  # documents, comments, notes
+
+
+def _workflow(ctx: _Context) -> Built:
+    urls = [c.url for d in ctx.drills for c in checks(d.drill, ctx.url)]
+    note = loopback_note(urls, "Chaos Mesh runs StatusChecks from its controller inside the cluster")
+    obj = workflow.workflow(
+        ctx.drills,
+        name=ctx.source.name,
+        run_id=ctx.run_id,
+        suite=ctx.source.is_suite,
+        url=ctx.url,
+        parallel=ctx.parallel,
+        source=ctx.source.path,
+    )
+    return [obj], [], [note] if note else []
+
+
+def _chaosblade(ctx: _Context) -> Built:
+    docs: list[dict[str, Any]] = []
+    comments: list[tuple[str, ...]] = []
+    for d in ctx.drills:
+        objs = chaosblade.resources([d])
+        docs += objs
+        comments += [tuple(chaosblade.drill_comment(d))] + [()] * (len(objs) - 1)
+    notes = []
+    if len(ctx.drills) > 1:
+        notes.append("applying this whole file starts every drill's faults at once; apply one drill at a time")
+    return docs, comments, notes
+
+
+def _chaostoolkit(ctx: _Context) -> Built:
+    notes = []
+    if any(v.startswith("~") for d in ctx.drills for p in d.plans for a in p.argv for v in _kubeconfigs(a)):
         notes.append(
             "blade gets --kubeconfig ~/.kube/config as written: a Chaos Toolkit process action has no shell "
             "to expand '~'; pass --kubeconfig with an absolute path"
         )
-    exp = chaostoolkit.experiment(drills, source=source.path, **kw)
-    return Exported(fmt, (exp,), tuple(header), (), tuple(notes))
+    exp = chaostoolkit.experiment(
+        ctx.drills,
+        name=ctx.source.name,
+        run_id=ctx.run_id,
+        suite=ctx.source.is_suite,
+        url=ctx.url,
+        source=ctx.source.path,
+    )
+    return [exp], [], notes
+
+
+_BUILDERS = {"chaos-mesh-workflow": _workflow, "chaosblade": _chaosblade, "chaostoolkit": _chaostoolkit}
