@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "suite": ("bridge.cli.suite_cmds:suite", "Run a suite of drills; one verdict table, CI-ready exit code."),
     "history": ("bridge.cli.history_cmds:history", "How each verdict changed over time; regressions stand out."),
     "recover": ("bridge.cli.run_cmds:recover", "End every leftover fault (from the ledger and by label)."),
+    "export": ("bridge.cli.export_cmds:export", "Write drills for Chaos Mesh, ChaosBlade or Chaos Toolkit."),
 }
 
 
