@@ -57,7 +57,8 @@ def test_default_suite_to_chaostoolkit_passes_chaos_validate(tmp_path: Path, bla
     assert done.returncode == 0, done.stderr
     experiment = json.loads(out.read_text())
     assert len(experiment["extensions"][0]["drills"]) == 10
-    assert "pass --kubeconfig with an absolute path" in done.stderr
+    kubeconfigs = {a[a.index("--kubeconfig") + 1] for a in _blade_argvs(experiment) if "--kubeconfig" in a}
+    assert kubeconfigs and all(k.startswith("/") for k in kubeconfigs), "blade gets no shell: ~ must be expanded"
     checked = chaos_validate(out, blade_dir=blade_dir)
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
@@ -147,3 +148,15 @@ def test_unknown_format_is_a_usage_error() -> None:
     done = _mqdrill("export", str(DEFAULT_SUITE), "--to", "litmus")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "chaos-mesh-workflow" in done.stderr
+
+
+def _blade_argvs(experiment: dict[str, object]) -> list[list[str]]:
+    """Every blade argv in the experiment's actions (method and rollbacks)."""
+    out: list[list[str]] = []
+    for key in ("method", "rollbacks"):
+        for activity in experiment.get(key, []):  # type: ignore[attr-defined]
+            provider = activity.get("provider", {})
+            if provider.get("type") == "process":
+                args = provider.get("arguments")
+                out.append([provider.get("path"), *(args if isinstance(args, list) else str(args).split())])
+    return out
