@@ -114,9 +114,7 @@ class FakeShop:
         loop = asyncio.new_event_loop()
         self._loop = loop
         app = web.Application()
-        app.add_routes(
-            [web.get("/products", self.products), web.post("/cart", self.add), web.get("/cart", self.cart)]
-        )
+        app.add_routes([web.get("/products", self.products), web.post("/cart", self.add), web.get("/cart", self.cart)])
 
         async def boot() -> None:
             self._changed = asyncio.Event()
