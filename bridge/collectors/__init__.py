@@ -8,7 +8,7 @@ exposition format.
 
 from bridge.collectors.logs import CollectedLog, LogCollector, LogSource
 from bridge.collectors.masking import Masker, mask_line, mask_text
-from bridge.collectors.scrape import ScrapeResult, Scraper, ScrapeTarget
+from bridge.collectors.scrape import Scraper, ScrapeResult, ScrapeTarget
 from bridge.collectors.signatures import SignatureCounter, line_timestamp, signatures
 
 __all__ = [
