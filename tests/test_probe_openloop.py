@@ -108,7 +108,8 @@ def test_visibility_delay_is_recorded_as_latency(shop: FakeShop, tmp_path: Path)
     assert len(visible) == len(by_op(rows, "add_to_cart")) >= 10
     assert all(r["ok"] == "1" for r in visible)
     delays = [float(r["latency_ms"]) for r in visible]
-    assert min(delays) >= 200 and max(delays) < 1000
+    # Measured from the add's answer, which reaches us a little after the shop stored the item.
+    assert min(delays) >= 180 and max(delays) < 1000
 
 
 def test_an_item_never_visible_fails_every_visibility_row_at_the_bound(shop: FakeShop, tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>]+)@")
 _XML = re.compile(rf"(?i)<({_KEY})>([^<]*)</\1>")
 _FLAG = re.compile(rf"(?i)(?<![\w-])(--?{_KEY})(\s+)(?![-\s])(\S+)")
 _PAIR = re.compile(
-    rf"(?i)(?<![\w.\-])({_KEY})([\"']?\s*(?:=|:|=>)\s*)(\"[^\"]*\"|'[^']*'|[^\s\"',;&}}\])]+)"
+    rf"(?i)(?<![\w.\-])({_KEY})([\"']?\s*(?:=>|:=|=|:)\s*)(\"[^\"]*\"|'[^']*'|[^\s\"',;&}}\])]+)"
 )
 _TOKEN_SHAPES = re.compile(
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key id
@@ -55,7 +55,8 @@ def _pair(match: re.Match[str]) -> str:
 
 
 def _header(match: re.Match[str]) -> str:
-    scheme = f"{match.group(3)} " if match.group(3) else ""
+    # A lone scheme-like word with nothing after it is the credential itself, not a scheme.
+    scheme = f"{match.group(3)} " if match.group(3) and match.group(4).strip() else ""
     return f"{match.group(1)}{match.group(2)}{scheme}{MASK}"
 
 
@@ -63,10 +64,10 @@ def mask_line(line: str) -> str:
     """Mask the secrets in one line (no state: PEM blocks need :class:`Masker`)."""
     line = _URL_CREDENTIALS.sub(lambda m: f"{m.group(1)}{MASK}@", line)
     line = _HEADER.sub(_header, line)
-    line = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", line)
     line = _XML.sub(lambda m: f"<{m.group(1)}>{MASK}</{m.group(1)}>", line)
     line = _FLAG.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", line)
     line = _PAIR.sub(_pair, line)
+    line = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", line)  # after pairs: "basic password=x" is a pair
     return _TOKEN_SHAPES.sub(MASK, line)
 
 

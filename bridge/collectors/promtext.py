@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+_META = re.compile(r"#[ \t]+(HELP|TYPE)[ \t]+([^ \t]+)(?:[ \t](.*))?$", re.DOTALL)
 _UNESCAPE_HELP = {"\\": "\\", "n": "\n"}
 _UNESCAPE_LABEL = {"\\": "\\", "n": "\n", '"': '"'}
 
@@ -44,10 +45,10 @@ def parse(text: str) -> Exposition:
     """Parse exposition text; never raises on content (bad lines land in ``errors``)."""
     out = Exposition()
     for number, line in enumerate(text.split("\n"), start=1):
-        line = line.rstrip("\r")
         if not line.strip():
             continue
         try:
+            line = line.lstrip(" \t")
             if line.startswith("#"):
                 if line.strip() == "# EOF":
                     break
@@ -60,15 +61,14 @@ def parse(text: str) -> Exposition:
 
 
 def _comment(line: str, out: Exposition) -> None:
-    parts = line[1:].lstrip().split(None, 2)
-    if len(parts) < 2 or parts[0] not in ("HELP", "TYPE"):
+    match = _META.match(line)
+    if match is None:
         return  # a plain comment
-    name = parts[1]
+    kind, name, rest = match.group(1), match.group(2), match.group(3) or ""
     if not NAME.fullmatch(name):
-        raise _Bad(f"bad metric name in {parts[0]}: {name!r}")
-    rest = parts[2] if len(parts) > 2 else ""
-    if parts[0] == "TYPE":
-        out.types[name] = rest.strip()
+        raise _Bad(f"bad metric name in {kind}: {name!r}")
+    if kind == "TYPE":
+        out.types[name] = rest.strip(" \t")
     else:
         out.helps[name] = _unescape(rest, _UNESCAPE_HELP)
 
