@@ -15,17 +15,23 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 
 from bridge.probes.config import ProbeConfig
 from bridge.probes.ops import Answer, add_to_cart, cart_has, fetch_product_id, get_cart
-from bridge.probes.rows import CsvSink, ProbeRow
+from bridge.probes.rows import ProbeRow
 from bridge.probes.stats import LiveStats
 
-FLUSH_EVERY_S = 0.5
 MAX_SLEEP_S = 0.2  # the scheduler looks at its stop flag at least this often
 ReadyCallback = Callable[[str | None, str | None], None]  # (product id, error)
+
+
+class RowSink(Protocol):
+    """Where finished rows go (e.g. :class:`bridge.probes.rows.BackgroundCsvSink`); must not block."""
+
+    def write(self, row: ProbeRow) -> None: ...
 
 
 @dataclass
@@ -44,7 +50,7 @@ class Outcome:
 class OpenLoop:
     """One probe run inside an asyncio loop; :meth:`run` returns after ``stop`` is set and flows drained."""
 
-    def __init__(self, config: ProbeConfig, *, stats: LiveStats, sink: CsvSink | None) -> None:
+    def __init__(self, config: ProbeConfig, *, stats: LiveStats, sink: RowSink | None) -> None:
         self.config = config
         self.stats = stats
         self.sink = sink
@@ -82,14 +88,8 @@ class OpenLoop:
                 return self.outcome
             self.outcome.product_id = product
             on_ready(product, None)
-            flusher = asyncio.create_task(self._flush_periodically())
-            try:
-                await self._schedule(session, product)
-                await self._drain(cfg.flow_bound_s + 1.0 if self._drain_s is None else self._drain_s)
-            finally:
-                flusher.cancel()
-                if self.sink is not None:
-                    self.sink.flush()
+            await self._schedule(session, product)
+            await self._drain(cfg.flow_bound_s + 1.0 if self._drain_s is None else self._drain_s)
         return self.outcome
 
     async def _schedule(self, session: aiohttp.ClientSession, product: str) -> None:
@@ -187,12 +187,6 @@ class OpenLoop:
             self.sink.write(row)
         self.outcome.rows += 1
         self.stats.record(row, self.wall(asyncio.get_running_loop().time()))
-
-    async def _flush_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_EVERY_S)
-            if self.sink is not None:
-                self.sink.flush()
 
     async def _drain(self, bound_s: float) -> None:
         if self._tasks:

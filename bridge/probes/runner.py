@@ -19,7 +19,7 @@ from types import TracebackType
 from bridge.errors import EnvironmentError_
 from bridge.probes.config import ProbeConfig
 from bridge.probes.openloop import OpenLoop, Outcome
-from bridge.probes.rows import CsvSink
+from bridge.probes.rows import BackgroundCsvSink
 from bridge.probes.stats import LiveStats, ProbeStats
 from bridge.spec.models import Slo
 
@@ -31,7 +31,7 @@ class ProbeRunner:
         self.config = config
         self.csv_path = csv_path
         self._stats = LiveStats()
-        self._sink: CsvSink | None = None
+        self._sink: BackgroundCsvSink | None = None
         self._probe: OpenLoop | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -43,7 +43,7 @@ class ProbeRunner:
         """Start probing; return the product id used. Raises :class:`EnvironmentError_` if the shop is unreachable."""
         if self._thread is not None:
             raise RuntimeError("probe already started")
-        self._sink = CsvSink(self.csv_path) if self.csv_path is not None else None
+        self._sink = BackgroundCsvSink(self.csv_path) if self.csv_path is not None else None
         self._probe = OpenLoop(self.config, stats=self._stats, sink=self._sink)
         self._thread = threading.Thread(target=self._thread_main, name="mqdrill-probe", daemon=True)
         self._thread.start()
@@ -101,8 +101,8 @@ class ProbeRunner:
             self._ready.set()
 
     def _close_sink(self) -> None:
-        # Only after the loop thread ended (or gave up): the sink is that thread's while it runs.
-        if self._sink is not None and (self._thread is None or not self._thread.is_alive()):
+        # Rows the loop might still emit after this (only if it failed to drain in time) are dropped.
+        if self._sink is not None:
             self._sink.close()
 
 
