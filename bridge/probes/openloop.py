@@ -10,6 +10,7 @@ and recorded as failures, so even the bound never hides an outage.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import resource
 import secrets
 import time
@@ -158,7 +159,7 @@ class OpenLoop:
         deadline = since + cfg.visibility_s_max
         first_sent: float | None = None
         last: Answer | None = None
-        for attempt in range(1_000_000):
+        for attempt in itertools.count():  # ends at the deadline
             delay = cfg.poll_delays_s[min(attempt, len(cfg.poll_delays_s) - 1)]
             if delay > 0:
                 await asyncio.sleep(min(delay, max(0.0, deadline - loop.time())))
