@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from hypothesis import strategies as st
 
 from bridge.probes import ProbeConfig, ProbeRow, ProbeRunner, judge, read_rows, steady_state_check
 from bridge.probes.ops import cart_has, first_product_id
+from bridge.probes.rows import CsvSink
 from bridge.probes.stats import LiveStats, percentile
 from bridge.spec.models import Slo
 from tests.support.drills import drill
@@ -179,3 +181,35 @@ def test_sigkill_loses_at_most_the_last_second_of_rows(shop: FakeShop, tmp_path:
     # Flushed every 0.5 s, answered in ~1 ms: the newest row on disk is under a second old, plus
     # slack for a busy machine descheduling the child.
     assert killed_at - max(float(r["t"]) for r in rows) < 2.0
+
+
+finite = st.floats(min_value=0, max_value=4e9, allow_nan=False)
+
+
+@given(
+    st.builds(
+        ProbeRow,
+        t=finite,
+        sent=st.none() | finite,
+        latency_ms=st.none() | st.floats(min_value=0, max_value=1e6),
+        ok=st.booleans(),
+        op=st.sampled_from(["add_to_cart", "cart_visible"]),
+        mode=st.sampled_from(["rocketmq", "http"]),
+        status=st.none() | st.integers(100, 599),
+        error=st.text(max_size=300),
+    )
+)
+def test_rows_survive_the_csv_round_trip(row: ProbeRow) -> None:
+    sink_path = Path(tempfile.mkdtemp()) / "probe.csv"
+    sink = CsvSink(sink_path)
+    sink.write(row)
+    sink.close()
+    (back,) = read_rows(sink_path)
+    assert math.isclose(float(back["t"]), row.t, abs_tol=1e-6)
+    assert back["sent"] == "" if row.sent is None else math.isclose(float(back["sent"]), row.sent, abs_tol=1e-6)
+    assert (back["latency_ms"] == "") is (row.latency_ms is None)
+    assert (back["ok"], back["op"], back["mode"]) == ("1" if row.ok else "0", row.op, row.mode)
+    assert back["status"] == ("" if row.status is None else str(row.status))
+    # Errors come back on one line, bounded to 160 characters.
+    flat = " ".join(row.error.split())
+    assert back["error"] == (flat if len(flat) <= 160 else flat[:159] + "…")

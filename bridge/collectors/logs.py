@@ -103,6 +103,7 @@ class LogCollector:
         masker = Masker()
         with open(result.path, "ab") as out:
             for path, start, end in self._segments(src, mark, result):
+                self.counter.new_stream(src.source)
                 for raw in _lines(path, start, end):
                     if result.bytes_copied + len(raw) > self.max_bytes:
                         result.notes.append(f"{src.path}: stopped at {self.max_bytes} bytes")

@@ -26,6 +26,8 @@ HEADER: tuple[str, ...] = ("t", "source", "name", "value", "labels")
 ACCEPT = "text/plain;version=0.0.4;q=1.0, */*;q=0.1"  # the text format, not protobuf or OpenMetrics
 Fetch = Callable[[str, float], str]
 Row = tuple[float, str, str, float, dict[str, str]]
+# Local endpoints are reached directly, whatever http_proxy says (urllib would otherwise use it for 127.0.0.1).
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ def fetch_text(url: str, timeout_s: float) -> str:
     """GET ``url`` and return its body as text; raise :class:`ScrapeFailed` with a short reason."""
     request = urllib.request.Request(url, headers={"Accept": ACCEPT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout_s) as resp:  # noqa: S310 - http(s) targets from config
+        with _DIRECT.open(request, timeout=timeout_s) as resp:
             body: bytes = resp.read()
             return body.decode("utf-8", errors="replace")
     except urllib.error.HTTPError as exc:

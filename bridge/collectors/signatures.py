@@ -115,8 +115,13 @@ class SignatureCounter:
             self.counts[(int(t), source, signature)] += 1
 
     def feed_lines(self, source: str, lines: Iterable[str], collected_at: float) -> None:
+        self.new_stream(source)
         for line in lines:
             self.feed(source, line, collected_at)
+
+    def new_stream(self, source: str) -> None:
+        """The next lines of ``source`` come from another file: forget the last record's time."""
+        self._last_t.pop(source, None)
 
     def rows(self) -> list[tuple[int, str, str, int]]:
         return sorted((t, source, signature, n) for (t, source, signature), n in self.counts.items())
