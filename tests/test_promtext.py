@@ -5,11 +5,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client.exposition import generate_latest
 from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from bridge.collectors.promtext import format_value, parse
@@ -122,3 +124,12 @@ def test_odd_but_valid_lines_and_bad_lines() -> None:
 @given(values)
 def test_values_format_back_to_themselves(value: float) -> None:
     assert same(parse(f"m {format_value(value)}").samples[0].value, value)
+
+
+def test_a_real_rocketmq_broker_exposition_parses_as_prometheus_client_reads_it() -> None:
+    text = (Path(__file__).parent / "data" / "rocketmq-5-broker-metrics.prom").read_text()
+    parsed = parse(text)
+    assert parsed.errors == [] and parsed.types["rocketmq_rpc_latency_milliseconds"] == "histogram"
+    oracle = [(s.name, s.labels, s.value) for fam in text_string_to_metric_families(text) for s in fam.samples]
+    assert [(s.name, s.labels, s.value) for s in parsed.samples] == oracle
+    assert any(s.labels.get("le") == "+Inf" for s in parsed.samples)
