@@ -111,3 +111,18 @@ def test_stack_trace_lines_count_at_their_record_time(tmp_path: Path) -> None:
     collector.stop()
     rows = (tmp_path / "run" / "logs" / "signatures.csv").read_text().splitlines()
     assert rows[1:] == ["1714564800,app,ConnectionRefusedError,1"]
+
+
+def test_rocketmq_gmt8_timestamps_count_at_their_true_time(tmp_path: Path) -> None:
+    log = tmp_path / "broker_default.log"
+    log.write_text("")
+    collector = collect(
+        tmp_path,
+        [LogSource("broker", log)],
+        [(log, "2024-05-01 20:00:00 WARN main - org.apache.rocketmq.remoting.exception.RemotingConnectException\n")],
+    )
+    true = 1714564800  # 2024-05-01 12:00:00 UTC, which RocketMQ's logback writes as 20:00:00 (GMT+8)
+    os.utime(log, (true + 2, true + 2))
+    collector.stop()
+    rows = (tmp_path / "run" / "logs" / "signatures.csv").read_text().splitlines()
+    assert rows[1:] == [f"{true},broker,org.apache.rocketmq.remoting.exception.RemotingConnectException,1"]

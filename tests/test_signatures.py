@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.collectors.signatures import SignatureCounter, line_timestamp, signatures
+from bridge.collectors.signatures import SignatureCounter, infer_zone, line_timestamp, signatures
 
 packages = st.lists(st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True), max_size=5)
 simple_names = st.builds(
@@ -120,3 +120,18 @@ def test_counter_buckets_by_the_line_time_and_continuations_inherit_it(tmp_path:
     counter.write_csv(tmp_path / "signatures.csv")
     lines = (tmp_path / "signatures.csv").read_text().splitlines()
     assert lines[0] == "t,source,signature,count" and lines[1] == f"{int(base)},cartservice,java.net.ConnectException,2"
+
+
+@given(moments, st.integers(-12 * 4, 14 * 4).map(lambda q: timezone(timedelta(minutes=15 * q))), st.floats(0, 300))
+def test_the_zone_of_zone_less_timestamps_is_inferred_from_the_write_time(
+    moment: datetime, zone: timezone, delay: float
+) -> None:
+    true = moment.replace(tzinfo=zone).timestamp()
+    lines = ["\tat some.Frame(X.java:1)", f"{moment:%Y-%m-%d %H:%M:%S} INFO main - written", "continuation"]
+    inferred = infer_zone(lines, written_at=true + delay)
+    assert inferred is not None and inferred.utcoffset(None) == zone.utcoffset(None)
+
+
+def test_no_zone_is_inferred_from_lines_that_carry_their_own() -> None:
+    assert infer_zone(["2024-05-01T12:00:00Z x", "1714566896.5 y"], written_at=1714566896.5) is None
+    assert infer_zone(["no timestamp at all"], written_at=0.0) is None

@@ -19,11 +19,12 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import BinaryIO
 
 from bridge.collectors.masking import Masker
-from bridge.collectors.signatures import SignatureCounter
+from bridge.collectors.signatures import SignatureCounter, infer_zone
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024  # per source: a runaway log must not fill the run directory
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -33,6 +34,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 class LogSource:
     source: str  # frontend, cartservice, broker, …: names the output file
     path: Path
+    tz: tzinfo | None = None  # zone of timestamps written without one; None: inferred from the file
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,14 @@ class LogCollector:
         with open(result.path, "ab") as out:
             for path, start, end in self._segments(src, mark, result):
                 self.counter.new_stream(src.source)
+                tz = src.tz or _file_zone(path)
                 for raw in _lines(path, start, end):
                     if result.bytes_copied + len(raw) > self.max_bytes:
                         result.notes.append(f"{src.path}: stopped at {self.max_bytes} bytes")
                         return
                     text = masker(raw.decode("utf-8", errors="surrogateescape"))
                     out.write(text.encode("utf-8", errors="surrogateescape"))
-                    self.counter.feed(src.source, text, collected_at)
+                    self.counter.feed(src.source, text, collected_at, tz=tz)
                     result.bytes_copied += len(raw)
                     result.lines += 1
 
@@ -134,6 +137,19 @@ class LogCollector:
         if current is not None:
             segments.append((src.path, 0, current.st_size))
         return segments
+
+
+def _file_zone(path: Path, tail_bytes: int = 64 * 1024) -> tzinfo | None:
+    """:func:`infer_zone` over the file's last lines and its modification time."""
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(0, size - tail_bytes))
+            tail = f.read().decode("utf-8", errors="replace").splitlines()[-200:]
+            written_at = os.fstat(f.fileno()).st_mtime
+    except OSError:
+        return None
+    return infer_zone(tail, written_at)
 
 
 def _stat(path: Path) -> os.stat_result | None:

@@ -10,7 +10,8 @@ The second a line counts in comes from its own timestamp (ISO 8601 / RFC 3339, `
 HH:MM:SS[,.]mmm`` as logback, RocketMQ and Python logging write it, or epoch seconds or
 milliseconds leading the line or in a JSON ``ts``/``time``/``timestamp`` field); a line without
 one (a stack-trace continuation) takes the last timestamp seen in the same source, else the
-collection time. Timestamps without a zone are read in ``tz`` (default: this machine's zone).
+collection time. Timestamps without a zone are read in ``tz`` (default: this machine's zone);
+:func:`infer_zone` finds a log's zone from its newest line and the file's modification time.
 """
 
 from __future__ import annotations
@@ -95,6 +96,25 @@ def _datetime_seconds(match: re.Match[str], tz: tzinfo | None) -> float | None:
     return moment.timestamp() + fraction
 
 
+def infer_zone(last_lines: Iterable[str], written_at: float) -> tzinfo | None:
+    """The zone a log writes its zone-less timestamps in, from its newest such line and the file's mtime.
+
+    The newest line was written at about the file's modification time, so the difference between
+    its wall-clock reading and ``written_at``, rounded to a quarter hour, is the zone's offset.
+    RocketMQ's logback configuration, for one, writes GMT+8 whatever the machine's zone. None
+    when no zone-less timestamp is found or the offset is not a plausible zone.
+    """
+    for line in reversed(list(last_lines)):
+        as_utc = line_timestamp(line, UTC)
+        if as_utc is None or as_utc == line_timestamp(line, timezone(timedelta(hours=1))):
+            continue  # no timestamp, or one that carries its own zone
+        quarters = round((as_utc - written_at) / 900)
+        if abs(quarters) > 14 * 4:
+            return None
+        return timezone(timedelta(minutes=15 * quarters))
+    return None
+
+
 class SignatureCounter:
     """Counts signatures per (second, source, signature) over lines fed in file order."""
 
@@ -103,8 +123,9 @@ class SignatureCounter:
         self._tz = tz
         self._last_t: dict[str, float] = {}
 
-    def feed(self, source: str, line: str, collected_at: float) -> None:
-        own = line_timestamp(line, self._tz)
+    def feed(self, source: str, line: str, collected_at: float, *, tz: tzinfo | None = None) -> None:
+        """Count ``line``'s signatures; ``tz`` (else the counter's) reads timestamps that carry no zone."""
+        own = line_timestamp(line, tz or self._tz)
         if own is not None:
             self._last_t[source] = own
         found = signatures(line)
