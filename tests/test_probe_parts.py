@@ -36,9 +36,9 @@ def test_live_stats_window_counts_only_recent_completions() -> None:
             stats.record(
                 row("add_to_cart", ok=second < 105 or i == 0, latency=float(second)), completed_at=second + 0.5
             )
-    recent = stats.snapshot(window_s=3, now=109.9).op("add_to_cart")  # seconds 107, 108, 109
-    assert (recent.count, recent.ok, recent.success_ratio) == (30, 3, 0.1)
-    assert (recent.p50_ms, recent.p95_ms) == (108.0, 109.0)
+    recent = stats.snapshot(window_s=3, now=109.9).op("add_to_cart")  # seconds 106 (holds 106.9) to 109
+    assert (recent.count, recent.ok, recent.success_ratio) == (40, 4, 0.1)
+    assert (recent.p50_ms, recent.p95_ms) == (107.0, 109.0)
     everything = stats.snapshot(window_s=math.inf, now=109.9).op("add_to_cart")
     assert (everything.count, everything.ok) == (100, 55)
     assert stats.snapshot(window_s=3, now=109.9).op("cart_visible").success_ratio is None
@@ -48,8 +48,8 @@ def test_live_stats_accept_a_late_completion_into_an_older_second() -> None:
     stats = LiveStats()
     stats.record(row("add_to_cart", True, 1.0), completed_at=200.2)
     stats.record(row("add_to_cart", False, None), completed_at=199.9)
-    assert stats.snapshot(window_s=1, now=200.5).op("add_to_cart").count == 1
-    assert stats.snapshot(window_s=2, now=200.5).op("add_to_cart").count == 2
+    assert stats.snapshot(window_s=0.4, now=200.5).op("add_to_cart").count == 1
+    assert stats.snapshot(window_s=1, now=200.5).op("add_to_cart").count == 2
 
 
 def test_latency_percentiles_skip_unanswered_rows() -> None:

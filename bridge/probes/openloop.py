@@ -168,14 +168,17 @@ class OpenLoop:
                 break
             first_sent = first_sent if first_sent is not None else self.wall(loop.time())
             try:
-                last = await get_cart(session, cfg.base_url, user_id=user, timeout_s=min(cfg.timeout_s, remaining))
+                poll = await get_cart(session, cfg.base_url, user_id=user, timeout_s=min(cfg.timeout_s, remaining))
             except Exception as exc:  # noqa: BLE001 - see _flow
-                last = Answer(False, None, f"probe error: {type(exc).__name__}", None)
-            if last.ok and cart_has(last.body, product):
+                poll = Answer(False, None, f"probe error: {type(exc).__name__}", None)
+            # A poll cut short by the bound says nothing about the shop: keep the last real answer.
+            if last is None or poll.status is not None or remaining >= cfg.timeout_s:
+                last = poll
+            if poll.ok and cart_has(poll.body, product):
                 delay_ms = (loop.time() - since) * 1000.0
                 ok = delay_ms <= cfg.visibility_s_max * 1000.0
                 error = "" if ok else f"visible after {delay_ms / 1000:.3f}s > {cfg.visibility_s_max:g}s"
-                self._emit(ProbeRow(t, first_sent, delay_ms, ok, "cart_visible", cfg.channel, last.status, error))
+                self._emit(ProbeRow(t, first_sent, delay_ms, ok, "cart_visible", cfg.channel, poll.status, error))
                 return
         why = f"not visible within {cfg.visibility_s_max:g}s"
         if last is not None and last.error:

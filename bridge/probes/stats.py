@@ -91,9 +91,13 @@ class LiveStats:
             self._bucket(int(at)).lateness_ms.append(lateness_ms)
 
     def snapshot(self, window_s: float, now: float) -> ProbeStats:
-        """Figures over buckets whose second lies in ``(now - window_s, now]``; ``inf`` means all kept."""
+        """Figures over the whole seconds back to the one holding ``now - window_s`` (``inf``: all kept).
+
+        Buckets are whole seconds, so the window holds between ``window_s`` and ``window_s + 1``
+        seconds of completions: never less than asked for, even early in the current second.
+        """
         with self._lock:
-            first = -math.inf if math.isinf(window_s) else math.floor(now - window_s) + 1
+            first = -math.inf if math.isinf(window_s) else math.floor(now - window_s)
             chosen = [b for b in self._buckets if b.second >= first]
             ops = _merge(chosen)
             lateness = sorted(x for b in chosen for x in b.lateness_ms)
