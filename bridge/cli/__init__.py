@@ -20,7 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("bridge.cli.spec_cmds:schema", "Print the JSON Schema of drill and suite files."),
     "validate": ("bridge.cli.spec_cmds:validate", "Check drill and suite files."),
     "plan": ("bridge.cli.spec_cmds:plan", "Print exactly what a drill would apply, touching nothing."),
-    "env": ("bridge.cli.env_cmds:env", "Start, show or stop the embedded RocketMQ environment and demo shop."),
+    "env": ("bridge.cli.env_cmds:env", "Start, show or stop the embedded environment and demo shop."),
 }
 
 
