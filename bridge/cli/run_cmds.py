@@ -1,0 +1,129 @@
+"""`mqdrill run` and `mqdrill recover`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from bridge.errors import InputError, RecoveryError
+
+
+def _windows(drill: object, baseline: str | None, fault: str | None, recovery: str | None) -> object:
+    from bridge.spec.models import Drill, Windows
+
+    assert isinstance(drill, Drill)
+    if not (baseline or fault or recovery):
+        return drill
+    current = drill.windows.model_dump()
+    for key, value in (("baseline", baseline), ("fault", fault), ("recovery", recovery)):
+        if value is not None:
+            current[key] = value
+    try:
+        windows = Windows.model_validate(current)
+    except ValueError as exc:
+        raise InputError(f"--baseline/--fault/--recovery: {exc}") from None
+    return drill.model_copy(update={"windows": windows})
+
+
+@click.command()
+@click.argument("file", required=False)
+@click.option("--scenario", help="Run a catalog scenario against the demo shop's default targets.")
+@click.option("--cause", help="The trigger cause (default: the scenario's first the engine supports).")
+@click.option("--engine", type=click.Choice(["chaosmesh", "chaosblade", "blade", "local"]), help="Override the engine.")
+@click.option("--baseline", help="Baseline window, e.g. 30s.")
+@click.option("--fault", help="Fault window, e.g. 60s.")
+@click.option("--recovery", help="Recovery window, e.g. 60s.")
+@click.option("--out", type=click.Path(path_type=Path), help="The run directory itself (default reports/runs/<id>).")
+@click.option("--no-report", is_flag=True, help="Skip the analysis and the HTML report after the run.")
+@click.option("--json", "as_json", is_flag=True, help="Quiet; print the result as JSON.")
+def run(
+    file: str | None,
+    scenario: str | None,
+    cause: str | None,
+    engine: str | None,
+    baseline: str | None,
+    fault: str | None,
+    recovery: str | None,
+    out: Path | None,
+    no_report: bool,
+    as_json: bool,
+) -> int:
+    """Run one drill: preflight, baseline, fault, recovery, collect, then analyse and report."""
+    from bridge import drills
+    from bridge.cli.progress import LineProgress
+    from bridge.runner.lifecycle import run_drill
+    from bridge.runner.wiring import build_deps
+
+    if (file is None) == (scenario is None):
+        raise InputError("give a drill FILE or --scenario (with optional --cause), not both")
+    if file is not None:
+        drill, source = drills.load_drill_file(file), file
+    else:
+        assert scenario is not None
+        drill, source = drills.drill_from_flags(scenario, cause, engine or "local"), "--scenario"
+    if engine is not None:
+        drill = drill.model_copy(update={"engine": engine})
+    drill = _windows(drill, baseline, fault, recovery)  # type: ignore[assignment]
+    drills.check_drill(drill, source)
+    progress = None if as_json else LineProgress(drill.display_name)
+    deps = build_deps(drill, progress=progress, report=not no_report)
+    try:
+        result = run_drill(drill, deps, out=out, source=source)
+    finally:
+        if progress is not None:
+            progress.close()
+    summary: dict[str, Any] = {
+        "run_id": result.run_id,
+        "run_dir": str(result.run_dir),
+        "status": result.status,
+        "reason": result.reason,
+        "recovery_errors": result.recovery_errors,
+    }
+    verdict = result.run_dir / "verdict.json"
+    if verdict.exists():
+        summary["verdict"] = json.loads(verdict.read_text())
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        click.echo(f"run {result.run_id}: {result.status}" + (f" ({result.reason})" if result.reason else ""))
+        click.echo(f"run directory: {result.run_dir}")
+        for v in summary.get("verdict", {}).get("verdicts", []):
+            click.echo(f"verdict: {v['app']} → {v['dependency']}: {v['strength']}, recovered={v['recovered']}")
+        if (result.run_dir / "report.html").exists():
+            click.echo(f"report: {result.run_dir / 'report.html'}")
+    if result.recovery_errors:
+        raise RecoveryError("leftover faults: " + "; ".join(result.recovery_errors) + " — run `mqdrill recover --all`")
+    if result.interrupted is not None:
+        return 130
+    return 0 if result.status == "completed" else (3 if result.status == "aborted" else 2)
+
+
+@click.command()
+@click.argument("run_dir", required=False)
+@click.option("--all", "all_", is_flag=True, help="Every leftover in the ledger, and labelled objects in the cluster.")
+@click.option("--kubernetes/--no-kubernetes", default=False, help="Also sweep the cluster by the managed-by label.")
+@click.option("--json", "as_json", is_flag=True)
+def recover(run_dir: str | None, all_: bool, kubernetes: bool, as_json: bool) -> int:
+    """End every leftover fault of a run (or all of them) and report what was found."""
+    from bridge.engines.registry import get_engine
+    from bridge.paths import ledger_dir
+    from bridge.runner.ledger import Ledger
+    from bridge.runner.recover import recover_leftovers, run_id_of
+
+    if (run_dir is None) == (not all_):
+        raise InputError("give a RUN directory (or run id) or --all")
+    run_id = run_id_of(run_dir) if run_dir is not None else None
+    sweep = ("chaosmesh", "chaosblade") if kubernetes else ()
+    report = recover_leftovers(Ledger(ledger_dir()), lambda name: get_engine(name), run_id=run_id, sweep_engines=sweep)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        click.echo(f"found {len(report.found)} leftover fault(s)")
+        for x in report.recovered:
+            click.echo(f"recovered  {x}")
+        for x in report.failed:
+            click.echo(f"FAILED     {x}", err=True)
+    return 0 if not report.failed else RecoveryError.exit_code

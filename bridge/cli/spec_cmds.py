@@ -1,0 +1,87 @@
+"""`mqdrill catalog | schema | validate | plan`: the drill language and plans, no side effects."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bridge import drills
+from bridge.errors import InputError
+from bridge.spec.catalog import load_catalog
+
+
+def _echo_json(data: object) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="One JSON list of scenario/cause entries.")
+def catalog(as_json: bool) -> int:
+    """List every scenario × trigger cause with its engines and predicted impact."""
+    entries = load_catalog().entries()
+    if as_json:
+        _echo_json(entries)
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table("scenario", "cause", "engines", "predicted impact", show_lines=True)
+    for e in entries:
+        table.add_row(str(e["scenario"]), str(e["cause"]), ", ".join(e["engines"]), str(e["predicted_impact"]))  # type: ignore[arg-type]
+    Console().print(table)
+    return 0
+
+
+@click.command()
+def schema() -> int:
+    """Print the JSON Schema of drill and suite files (for editor completion)."""
+    _echo_json(drills.json_schema())
+    return 0
+
+
+@click.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per file: file, ok, kind, error.")
+def validate(files: tuple[str, ...], as_json: bool) -> int:
+    """Check drill, suite and catalog files: syntax, fields, catalog, engines and safety guards."""
+    results = [drills.validate_file(f) for f in files]
+    if as_json:
+        _echo_json([r.to_json() for r in results])
+    else:
+        for r in results:
+            if r.ok:
+                click.echo(f"ok       {r.file} ({r.kind})")
+            else:
+                click.echo(f"invalid  {r.error}", err=True)
+    return 0 if all(r.ok for r in results) else InputError.exit_code
+
+
+@click.command()
+@click.argument("file", required=False)
+@click.option("--scenario", help="Plan a catalog scenario with the demo shop's default targets.")
+@click.option("--cause", help="The trigger cause (default: the scenario's first that the engine supports).")
+@click.option("--engine", type=click.Choice(["chaosmesh", "chaosblade", "blade", "local"]), help="Override the engine.")
+@click.option("--kubeconfig", help="Path written into blade argv (default ~/.kube/config).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document with every plan.")
+def plan(
+    file: str | None, scenario: str | None, cause: str | None, engine: str | None, kubeconfig: str | None, as_json: bool
+) -> int:
+    """Print exactly what a drill would apply (objects, blade argv, local actions), touching nothing."""
+    if (file is None) == (scenario is None):
+        raise InputError("give a drill FILE or --scenario (with optional --cause), not both")
+    if file is not None and cause is not None:
+        raise InputError("--cause goes with --scenario; in a drill file set `causes`")
+    if file is not None:
+        drill, source = drills.load_drill_file(file), file
+    else:
+        assert scenario is not None
+        drill, source = drills.drill_from_flags(scenario, cause, engine or "local"), "--scenario"
+    if engine is not None:
+        drill = drill.model_copy(update={"engine": engine})
+    doc = drills.plan_document(drill, source=source, kubeconfig=kubeconfig)
+    if as_json:
+        _echo_json(doc)
+    else:
+        click.echo(drills.render_plan_text(doc))
+    return 0

@@ -1,0 +1,42 @@
+"""``blade`` CLI plans: argv lists (never shell strings), each with ``--timeout`` as its hard end.
+
+On Kubernetes: ``blade create k8s <scope>-<target> <action> … --kubeconfig PATH``; on a host
+(targets.services given): ``blade create <target> <action> …``.
+"""
+
+from __future__ import annotations
+
+from bridge.engines.base import Fault, Plan
+from bridge.engines.chaosblade_plan import Experiment, experiments
+from bridge.spec.catalog import Catalog
+
+DEFAULT_KUBECONFIG = "~/.kube/config"
+
+
+def argv(exp: Experiment, *, kubeconfig: str | None, blade: str = "blade") -> tuple[str, ...]:
+    """One experiment as an argv list."""
+    if exp.scope == "host":
+        words = [blade, "create", exp.target, exp.action]
+    else:
+        words = [blade, "create", "k8s", f"{exp.scope}-{exp.target}", exp.action]
+    for name, value in exp.flags.items():
+        words.append(f"--{name}")
+        if value is not None:
+            words.append(value)
+    if exp.scope != "host":
+        words += ["--kubeconfig", kubeconfig or DEFAULT_KUBECONFIG]
+    return tuple(words)
+
+
+def plan(fault: Fault, catalog: Catalog, index: int = 0, *, kubeconfig: str | None = None) -> Plan:
+    host = fault.target.namespace is None
+    exps = experiments(fault, catalog, host=host)
+    notes: tuple[str, ...] = ()
+    if any(e.target == "rocketmq" for e in exps) and host:
+        notes = ("JVM experiments on a host need the agent attached first: blade prepare jvm --process <app>",)
+    return Plan(
+        engine="blade",
+        fault=fault,
+        argv=tuple(argv(e, kubeconfig=kubeconfig) for e in exps),
+        notes=notes,
+    )

@@ -1,0 +1,65 @@
+"""What the runner needs from the outside, as small protocols, so the lifecycle can be tested
+with fakes (a fake clock, a fake engine, a fake probe) and run for real with the real parts."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from bridge.engines.base import Engine
+from bridge.spec.models import Drill
+
+
+@dataclass(frozen=True)
+class LiveStats:
+    """The business over a recent window, for progress and the guard."""
+
+    count: int
+    success_ratio: float | None
+    p95_ms: float | None
+
+
+class ProbeHandle(Protocol):
+    def start(self) -> None: ...
+
+    def stats(self, window_s: float) -> LiveStats: ...
+
+    def stop(self) -> None: ...
+
+
+class Collector(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What the terminal shows once a second."""
+
+    phase: str
+    remaining_s: float
+    stats: LiveStats | None
+    note: str = ""
+
+
+@dataclass
+class RunnerDeps:
+    """The parts a drill run uses; `bridge.runner.wiring` builds the real ones."""
+
+    engine_for: Callable[[str], Engine]
+    probe_for: Callable[[Drill, Path], ProbeHandle]
+    preflight: Callable[[Drill], str | None]  # None when the steady state holds, else why not
+    collectors_for: Callable[[Drill, Path], list[Collector]] = field(default=lambda d, p: [])
+    after_run: Callable[[Path], None] | None = None  # analysis + report, when installed
+    clock: Callable[[], float] = field(default=__import__("time").time)
+    sleep: Callable[[float], None] = field(default=__import__("time").sleep)
+    progress: Callable[[Progress], None] = field(default=lambda p: None)
+    tick_s: float = 1.0
+    # Set by a suite (or any caller) to stop this drill from another thread: the drill unwinds
+    # and recovers as on SIGINT. Signals reach only the main thread; drills in worker threads
+    # learn of them through this.
+    cancel: threading.Event | None = None
