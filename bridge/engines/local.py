@@ -8,17 +8,18 @@ from a handle read back from the ledger, even if the fault directory is gone.
 
 from __future__ import annotations
 
-import importlib
 import re
 import signal
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from bridge.engines import local_plan
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, LocalAction, Plan
 from bridge.env import faultlog, faults, procs
 from bridge.env.config import TARGET_SERVICES, EnvConfig, default_config, load_config
-from bridge.errors import InjectionError, MqdrillError, RecoveryError, UnsupportedCombination
+from bridge.errors import InjectionError, MqdrillError, RecoveryError
+from bridge.spec.catalog import load_catalog
 
 
 def _fault_id(run_id: str, index: int, action: LocalAction) -> str:
@@ -42,15 +43,7 @@ class LocalEngine:
 
     def plan(self, fault: Fault) -> Plan:
         """Delegate to the planner (:mod:`bridge.engines.local_plan`), which has no side effects."""
-        try:
-            planner: Any = importlib.import_module("bridge.engines.local_plan")
-        except ModuleNotFoundError as exc:
-            raise UnsupportedCombination(
-                "the local planner (bridge.engines.local_plan) is not installed"
-            ) from exc
-        result = planner.plan(fault)
-        assert isinstance(result, Plan)
-        return result
+        return local_plan.plan(fault, load_catalog())
 
     def inject(self, plan: Plan) -> Handle:
         """Apply every action of ``plan``, each confirmed; on a failure undo those already applied."""

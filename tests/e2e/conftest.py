@@ -12,10 +12,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import EmbeddedEnv
 
 from bridge.env import EnvConfig, down, procs, services, status, up
 from bridge.env.config import DEFAULT_PORTS, REPO_ROOT, SERVICES
+from tests.e2e.e2e_support import EmbeddedEnv
 
 OFFSETS = (1000, 2000, 3000, 4000)
 

@@ -6,11 +6,11 @@ import json
 import sys
 import urllib.request
 
-import e2e_shop as shop
 import pytest
-from e2e_support import EmbeddedEnv
 
 from bridge import process
+from tests.e2e import e2e_shop as shop
+from tests.e2e.e2e_support import EmbeddedEnv
 
 pytestmark = pytest.mark.e2e
 

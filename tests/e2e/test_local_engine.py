@@ -8,14 +8,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import e2e_shop as shop
 import pytest
-from e2e_support import EmbeddedEnv, plan
 
 from bridge.engines.base import Handle
 from bridge.engines.local import LocalEngine
 from bridge.env import faultlog, message_round_trip, procs, services, status
 from bridge.env.faults import probe_round_trip
+from tests.e2e import e2e_shop as shop
+from tests.e2e.e2e_support import EmbeddedEnv, plan
 
 pytestmark = pytest.mark.e2e
 
@@ -153,7 +153,7 @@ def test_watchdog_ends_the_fault_when_mqdrill_is_killed(embedded_env: EmbeddedEn
         "import sys, time\n"
         "from bridge.engines.local import LocalEngine\n"
         "from bridge.env import load_config\n"
-        "from e2e_support import plan\n"
+        "from tests.e2e.e2e_support import plan\n"
         "p = plan('proxy-down', 'proxy', deadline_s=5, client='frontend')\n"
         "h = LocalEngine(load_config(sys.argv[1])).inject(p)\n"
         "print(h.ref, flush=True)\n"
@@ -161,7 +161,7 @@ def test_watchdog_ends_the_fault_when_mqdrill_is_killed(embedded_env: EmbeddedEn
     )
     log = cfg.state_dir / "holder.log"
     argv = [sys.executable, "-c", script, str(cfg.state_dir)]
-    pid = process.spawn(argv, log_file=log, env={"PYTHONPATH": str(Path(__file__).parent)})
+    pid = process.spawn(argv, log_file=log, env={"PYTHONPATH": str(Path(__file__).parents[2])})
     holder = procs.identify(pid)
     assert holder is not None
     deadline = time.monotonic() + 20
