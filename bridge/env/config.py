@@ -48,7 +48,7 @@ class ProxyRoute:
 
     name: str
     listen_port: int
-    upstream_port: int
+    upstream: str  # host:port
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,25 @@ class EnvConfig:
     heap_mb: int = 256  # per JVM; the brief caps it at 512
     store_fs_mb: int = 256  # size of the bounded filesystem under the broker's store path
     python: str = field(default_factory=lambda: str(REPO_ROOT / ".venv" / "bin" / "python"))
+    # An existing RocketMQ 5 instead of the embedded one: its proxy's gRPC endpoint (host:port)
+    # and, optionally, its name server (host:port) for creating the topic and group.
+    external_proxy: str = ""
+    external_namesrv: str = ""
+
+    @property
+    def external(self) -> bool:
+        return bool(self.external_proxy)
+
+    @property
+    def services(self) -> tuple[str, ...]:
+        """The services this environment runs, in start order."""
+        if self.external:
+            return tuple(s for s in SERVICES if s not in ("namesrv", "broker", "proxy"))
+        return SERVICES
+
+    @property
+    def namesrv_addr(self) -> str:
+        return self.external_namesrv or f"{HOST}:{self.port('namesrv')}"
 
     def port(self, name: str) -> int:
         return DEFAULT_PORTS[name] + self.port_offset
@@ -78,12 +97,15 @@ class EnvConfig:
 
     @property
     def routes(self) -> tuple[ProxyRoute, ...]:
-        return (
-            ProxyRoute("frontend-proxy", self.port("tp_frontend"), self.port("proxy_grpc")),
-            ProxyRoute("cartservice-proxy", self.port("tp_cartservice"), self.port("proxy_grpc")),
-            ProxyRoute("namesrv-proxy", self.port("tp_namesrv"), self.port("namesrv")),
-            ProxyRoute("redis-proxy", self.port("tp_redis"), self.port("redis")),
-        )
+        grpc = self.external_proxy or f"{HOST}:{self.port('proxy_grpc')}"
+        routes = [
+            ProxyRoute("frontend-proxy", self.port("tp_frontend"), grpc),
+            ProxyRoute("cartservice-proxy", self.port("tp_cartservice"), grpc),
+            ProxyRoute("redis-proxy", self.port("tp_redis"), f"{HOST}:{self.port('redis')}"),
+        ]
+        if not self.external:
+            routes.append(ProxyRoute("namesrv-proxy", self.port("tp_namesrv"), f"{HOST}:{self.port('namesrv')}"))
+        return tuple(routes)
 
     # Paths under the state directory.
     @property
@@ -129,7 +151,8 @@ class EnvConfig:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EnvConfig:
-        known = {k: raw[k] for k in ("port_offset", "heap_mb", "store_fs_mb", "python") if k in raw}
+        keys = ("port_offset", "heap_mb", "store_fs_mb", "python", "external_proxy", "external_namesrv")
+        known = {k: raw[k] for k in keys if k in raw}
         return cls(state_dir=Path(raw["state_dir"]), cache_dir=Path(raw["cache_dir"]), **known)
 
     def with_offset(self, offset: int) -> EnvConfig:
@@ -154,7 +177,8 @@ def default_config(state_dir: str | Path | None = None) -> EnvConfig:
     """The configuration from the environment variables, or the saved one if ``up`` already ran.
 
     ``MQDRILL_STATE`` (state dir), ``MQDRILL_CACHE`` (jars and binaries, default ``.cache``),
-    ``MQDRILL_PORT_OFFSET`` (added to every port; 0..20000).
+    ``MQDRILL_PORT_OFFSET`` (added to every port; 0..20000), ``MQDRILL_ROCKETMQ_PROXY`` and
+    ``MQDRILL_ROCKETMQ_NAMESRV`` (use an existing RocketMQ 5 instead of starting one).
     """
     state = Path(state_dir or os.environ.get("MQDRILL_STATE") or REPO_ROOT / ".state" / "env").resolve()
     saved = state / "env.json"
@@ -164,7 +188,22 @@ def default_config(state_dir: str | Path | None = None) -> EnvConfig:
     offset = _int_env("MQDRILL_PORT_OFFSET", 0)
     if not 0 <= offset <= 20000:
         raise EnvironmentError_(f"MQDRILL_PORT_OFFSET={offset} is out of range: allowed 0..20000")
-    return EnvConfig(state_dir=state, cache_dir=cache, port_offset=offset)
+    return EnvConfig(
+        state_dir=state,
+        cache_dir=cache,
+        port_offset=offset,
+        external_proxy=_addr_env("MQDRILL_ROCKETMQ_PROXY"),
+        external_namesrv=_addr_env("MQDRILL_ROCKETMQ_NAMESRV"),
+    )
+
+
+def _addr_env(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if raw:
+        host, _, port = raw.rpartition(":")
+        if not host or not port.isdigit():
+            raise EnvironmentError_(f"{name}={raw!r} must be host:port (e.g. 127.0.0.1:8081)")
+    return raw
 
 
 def load_config(state_dir: str | Path) -> EnvConfig:

@@ -62,9 +62,7 @@ def is_done(cfg: EnvConfig, fault_id: str) -> bool:
 def active_ids(cfg: EnvConfig) -> list[str]:
     if not cfg.faults_dir.is_dir():
         return []
-    return sorted(
-        d.name for d in cfg.faults_dir.iterdir() if (d / "fault.json").is_file() and not is_done(cfg, d.name)
-    )
+    return sorted(d.name for d in cfg.faults_dir.iterdir() if (d / "fault.json").is_file() and not is_done(cfg, d.name))
 
 
 def _spawn_watchdog(cfg: EnvConfig, fault_id: str) -> procs.ProcId:

@@ -114,7 +114,10 @@ def probe_round_trip(port: int, timeout: float = 3.0) -> float | None:
 
 
 def _probe_port(cfg: EnvConfig, proxy: str) -> int:
-    return next(r.listen_port for r in cfg.routes if r.name == proxy)
+    for r in cfg.routes:
+        if r.name == proxy:
+            return r.listen_port
+    raise InjectionError(f"no Toxiproxy proxy {proxy!r} in this environment (an external RocketMQ has none)")
 
 
 def _toxics_of(service: str, params: Params, action_id: str) -> list[Toxic]:
@@ -253,9 +256,7 @@ def _disk_fill(cfg: EnvConfig, service: str, params: Params, action_id: str) -> 
         )
     percent = float(params.get("percent", 95))
     if not 50 <= percent <= 98:
-        raise InjectionError(
-            f"param percent={percent:g} out of range: allowed 50..98 (keep room for the broker)"
-        )
+        raise InjectionError(f"param percent={percent:g} out of range: allowed 50..98 (keep room for the broker)")
     st = os.statvfs(store)
     need = int(percent / 100 * st.f_blocks * st.f_frsize) - (st.f_blocks - st.f_bfree) * st.f_frsize
     fill = store / f"mqdrill-fill-{action_id}"
@@ -357,9 +358,7 @@ def planned_undo(cfg: EnvConfig, kind: str, service: str, params: Params, action
     raise InjectionError(f"unknown local action kind {kind!r}: allowed {', '.join(KINDS)}")
 
 
-def apply(
-    cfg: EnvConfig, kind: str, service: str, params: Params, action_id: str, seconds: int
-) -> dict[str, Any]:
+def apply(cfg: EnvConfig, kind: str, service: str, params: Params, action_id: str, seconds: int) -> dict[str, Any]:
     """Inject one fault and confirm its effect; return the undo record."""
     if kind == "kill":
         return _kill(cfg, service, params)

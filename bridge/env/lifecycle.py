@@ -44,7 +44,7 @@ def _check_ports(cfg: EnvConfig) -> None:
     }
     clashes = []
     for service, names in owners.items():
-        if services.running(cfg, service) is not None:
+        if service not in cfg.services or services.running(cfg, service) is not None:
             continue
         clashes += [f"{n}={cfg.port(n)}" for n in names if services.port_open(cfg.port(n), 0.2)]
     if clashes:
@@ -58,9 +58,7 @@ def _start_wait(cfg: EnvConfig, names: list[str], timeout: float) -> None:
     for name, proc in started.items():
         if not services.wait_port(cfg, name, proc, timeout):
             tail = _tail(cfg, name)
-            raise EnvironmentError_(
-                f"{name} did not start within {timeout:g}s; log {cfg.log_file(name)}: {tail}"
-            )
+            raise EnvironmentError_(f"{name} did not start within {timeout:g}s; log {cfg.log_file(name)}: {tail}")
 
 
 def _tail(cfg: EnvConfig, name: str) -> str:
@@ -69,6 +67,16 @@ def _tail(cfg: EnvConfig, name: str) -> str:
     except FileNotFoundError:
         return "(no log)"
     return " / ".join(lines[-3:])[-400:]
+
+
+def _wait_log(cfg: EnvConfig, name: str, marker: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(FileNotFoundError):
+            if marker in cfg.log_file(name).read_text(errors="replace"):
+                return True
+        time.sleep(0.1)
+    return False
 
 
 def _start_proxy(cfg: EnvConfig, timeout: float) -> None:
@@ -91,7 +99,7 @@ def _start_proxy(cfg: EnvConfig, timeout: float) -> None:
 def _proxies(cfg: EnvConfig) -> None:
     client = ToxiproxyClient(cfg.toxiproxy_url)
     for r in cfg.routes:
-        client.ensure_proxy(r.name, f"{HOST}:{r.listen_port}", f"{HOST}:{r.upstream_port}")
+        client.ensure_proxy(r.name, f"{HOST}:{r.listen_port}", r.upstream)
 
 
 def _topics(cfg: EnvConfig, timeout: float) -> None:
@@ -103,9 +111,7 @@ def _topics(cfg: EnvConfig, timeout: float) -> None:
             return
         except MqdrillError as exc:
             if time.monotonic() > deadline:
-                raise EnvironmentError_(
-                    f"could not create {rocketmq.TOPIC}/{rocketmq.CONSUMER_GROUP}: {exc}"
-                ) from exc
+                raise EnvironmentError_(f"could not create {rocketmq.TOPIC}/{rocketmq.CONSUMER_GROUP}: {exc}") from exc
             time.sleep(1)
 
 
@@ -152,16 +158,22 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
     _check_ports(cfg)
     cfg.save()
     rocketmq.write_configs(cfg)
-    if services.running(cfg, "broker") is None:
-        say(f"store: {storefs.mount(cfg.store_dir, cfg.store_fs_mb)}")
-    say("starting redis, toxiproxy, namesrv, broker, proxy")
-    # the JVMs start together: the broker retries its registration, the proxy resolves lazily
+    say("starting redis, toxiproxy")
     _start_wait(cfg, ["redis", "toxiproxy"], 15)
     _proxies(cfg)
-    _start_wait(cfg, ["namesrv", "broker"], timeout)
-    _start_proxy(cfg, timeout)
-    say(f"creating {rocketmq.TOPIC} and {rocketmq.CONSUMER_GROUP}")
-    _topics(cfg, 60)
+    if cfg.external:
+        say(f"using the existing RocketMQ proxy at {cfg.external_proxy}")
+    else:
+        if services.running(cfg, "broker") is None:
+            say(f"store: {storefs.mount(cfg.store_dir, cfg.store_fs_mb)}")
+        say("starting namesrv, broker, proxy")
+        _start_wait(cfg, ["namesrv", "broker"], timeout)
+        # the proxy exits at once if the broker has not registered yet: wait for the broker's word
+        _wait_log(cfg, "broker", "boot success", 30)
+        _start_proxy(cfg, timeout)
+    if not cfg.external or cfg.external_namesrv:
+        say(f"creating {rocketmq.TOPIC} and {rocketmq.CONSUMER_GROUP} via {cfg.namesrv_addr}")
+        _topics(cfg, 60)
     say("starting cartservice, frontend")
     _start_wait(cfg, ["cartservice", "frontend"], 30)
     seconds = message_round_trip(cfg)
@@ -183,11 +195,9 @@ def _rss_kib(pid: int) -> int:
 def status(cfg: EnvConfig) -> dict[str, Any]:
     """What runs where; JSON-ready."""
     parts: dict[str, Any] = {}
-    for name in SERVICES:
+    for name in cfg.services:
         proc = services.running(cfg, name)
-        port = (
-            services.spec(cfg, name).ready_port if name in ("redis", "toxiproxy") else _main_port(cfg, name)
-        )
+        port = services.spec(cfg, name).ready_port if name in ("redis", "toxiproxy") else _main_port(cfg, name)
         parts[name] = {
             "running": proc is not None,
             "pid": proc.pid if proc else None,
@@ -215,9 +225,7 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
             "broker": f"{HOST}:{cfg.port('broker')}",
             "logs": str(rocketmq.log_dir(cfg)),
         },  # fmt: skip
-        "toxiproxy_routes": {
-            r.name: f"{HOST}:{r.listen_port} -> {HOST}:{r.upstream_port}" for r in cfg.routes
-        },
+        "toxiproxy_routes": {r.name: f"{HOST}:{r.listen_port} -> {r.upstream}" for r in cfg.routes},
         "store": storefs.describe(cfg.store_dir) if cfg.store_dir.exists() else "absent",
         "active_faults": faultlog.active_ids(cfg),
         "total_rss_mib": round(sum(p["rss_mib"] for p in parts.values()), 1),
@@ -237,7 +245,7 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
         except MqdrillError as exc:
             say(f"  could not take back {fault_id}: {exc}")
     threads = []
-    for name in reversed(SERVICES):
+    for name in reversed(cfg.services):
         t = threading.Thread(target=services.stop, args=(cfg, name))
         t.start()
         threads.append(t)

@@ -8,6 +8,7 @@ Configuration files are written under the state directory. JVM options keep each
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bridge import process
@@ -114,9 +115,7 @@ def classpath(cfg: EnvConfig) -> str:
     return f"{lib}/*"
 
 
-def jvm_argv(
-    cfg: EnvConfig, role: str, *, heap_mb: int | None = None, logback: str | None = None
-) -> list[str]:
+def jvm_argv(cfg: EnvConfig, role: str, *, heap_mb: int | None = None, logback: str | None = None) -> list[str]:
     heap = min(heap_mb or cfg.heap_mb, 512)
     home = home_dir(cfg)
     return [
@@ -155,10 +154,14 @@ def mqadmin(cfg: EnvConfig, *args: str, timeout: float = 60.0) -> str:
 
 def create_topic_and_group(cfg: EnvConfig) -> None:
     """Create ``T_CART`` and ``CID_CART``: the proxy does not auto-create topics for gRPC clients."""
-    ns = f"{HOST}:{cfg.port('namesrv')}"
-    out = mqadmin(cfg, "updateTopic", "-n", ns, "-c", CLUSTER, "-t", TOPIC, "-r", "4", "-w", "4")
-    if "success" not in out:
-        raise ProcessError(f"mqadmin updateTopic {TOPIC} failed: {out.strip()[-300:]}")
-    out = mqadmin(cfg, "updateSubGroup", "-n", ns, "-c", CLUSTER, "-g", CONSUMER_GROUP)
-    if "success" not in out:
-        raise ProcessError(f"mqadmin updateSubGroup {CONSUMER_GROUP} failed: {out.strip()[-300:]}")
+    ns = cfg.namesrv_addr
+    commands = {
+        f"updateTopic {TOPIC}": ["updateTopic", "-n", ns, "-c", CLUSTER, "-t", TOPIC, "-r", "4", "-w", "4"],
+        f"updateSubGroup {CONSUMER_GROUP}": ["updateSubGroup", "-n", ns, "-c", CLUSTER, "-g", CONSUMER_GROUP],
+    }
+    # two JVMs side by side: each mqadmin run spends seconds starting and shutting its client down
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outputs = dict(zip(commands, pool.map(lambda args: mqadmin(cfg, *args), commands.values()), strict=True))
+    for what, out in outputs.items():
+        if "success" not in out:
+            raise ProcessError(f"mqadmin {what} failed: {out.strip()[-300:]}")

@@ -39,9 +39,7 @@ def _redis(cfg: EnvConfig) -> ServiceSpec:
 
 def _toxiproxy(cfg: EnvConfig) -> ServiceSpec:
     argv = (str(cfg.toxiproxy_bin), "-host", HOST, "-port", str(cfg.port("toxiproxy_api")))
-    return ServiceSpec(
-        "toxiproxy", argv, cfg.port("toxiproxy_api"), env={"LOG_LEVEL": "warn"}, stop_grace_s=5
-    )
+    return ServiceSpec("toxiproxy", argv, cfg.port("toxiproxy_api"), env={"LOG_LEVEL": "warn"}, stop_grace_s=5)
 
 
 def _jvm(cfg: EnvConfig, role: str, port: int) -> ServiceSpec:
@@ -69,9 +67,7 @@ def _shop_env(cfg: EnvConfig, name: str) -> dict[str, str]:
 
 def _shop(cfg: EnvConfig, name: str) -> ServiceSpec:
     argv = (cfg.python, str(SHOP_DIR / name / "app.py"))
-    return ServiceSpec(
-        name, argv, cfg.port(name), env=_shop_env(cfg, name), cwd=SHOP_DIR / name, stop_grace_s=5
-    )
+    return ServiceSpec(name, argv, cfg.port(name), env=_shop_env(cfg, name), cwd=SHOP_DIR / name, stop_grace_s=5)
 
 
 def spec(cfg: EnvConfig, name: str) -> ServiceSpec:
@@ -81,9 +77,7 @@ def spec(cfg: EnvConfig, name: str) -> ServiceSpec:
         return _toxiproxy(cfg)
     if name in ("frontend", "cartservice"):
         return _shop(cfg, name)
-    port = {"namesrv": cfg.port("namesrv"), "broker": cfg.port("broker"), "proxy": cfg.port("proxy_grpc")}[
-        name
-    ]
+    port = {"namesrv": cfg.port("namesrv"), "broker": cfg.port("broker"), "proxy": cfg.port("proxy_grpc")}[name]
     return _jvm(cfg, name, port)
 
 
@@ -139,17 +133,15 @@ def spec_grace(name: str) -> float:
 def missing_tools(cfg: EnvConfig) -> list[str]:
     """What is missing to start the environment, each with how to get it."""
     problems = []
-    if shutil.which("java") is None:
+    if shutil.which("java") is None and (not cfg.external or cfg.external_namesrv):
         problems.append("Java 17 (apt-get install -y openjdk-17-jre-headless)")
     if shutil.which("redis-server") is None:
         problems.append("redis-server (apt-get install -y redis-server)")
-    if not any(cfg.rocketmq_lib.glob("rocketmq-proxy-*.jar")):
+    if not any(cfg.rocketmq_lib.glob("rocketmq-proxy-*.jar")) and (not cfg.external or cfg.external_namesrv):
         hint = "run scripts/setup" if shutil.which("mvn") else "apt-get install -y maven, then scripts/setup"
         problems.append(f"RocketMQ jars in {cfg.rocketmq_lib} ({hint})")
     if not cfg.toxiproxy_bin.is_file():
-        hint = (
-            "run scripts/setup" if shutil.which("go") else "apt-get install -y golang-go, then scripts/setup"
-        )
+        hint = "run scripts/setup" if shutil.which("go") else "apt-get install -y golang-go, then scripts/setup"
         problems.append(f"Toxiproxy server at {cfg.toxiproxy_bin} ({hint})")
     if not Path(cfg.python).is_file():
         problems.append(f"the project's Python at {cfg.python} (run scripts/setup)")

@@ -29,9 +29,7 @@ def mount(path: Path, size_mb: int) -> str:
         # mounting over existing data would hide it from a broker that may be using it
         return f"unbounded: {path} already holds data"
     try:
-        process.run(
-            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(path)], timeout=15
-        )
+        process.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0755", "tmpfs", str(path)], timeout=15)
     except ProcessError as exc:
         return f"unbounded: mount refused ({exc})"
     return describe(path)

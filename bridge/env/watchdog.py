@@ -52,11 +52,7 @@ def watch(
         if now >= plan.deadline_at:
             end()
             return "deadline"
-        wake = (
-            plan.deadline_at
-            if restarted or plan.restart_at is None
-            else min(plan.deadline_at, plan.restart_at)
-        )
+        wake = plan.deadline_at if restarted or plan.restart_at is None else min(plan.deadline_at, plan.restart_at)
         sleep(max(0.0, min(tick, wake - now)))
 
 

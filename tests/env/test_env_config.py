@@ -91,3 +91,22 @@ def test_jvm_heaps_are_capped_at_512_mib(tmp_path: Path) -> None:
 def test_missing_jars_say_how_to_get_them(tmp_path: Path) -> None:
     with pytest.raises(EnvironmentError_, match="scripts/setup"):
         rocketmq.classpath(_cfg(tmp_path))
+
+
+def test_an_existing_rocketmq_replaces_the_embedded_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MQDRILL_ROCKETMQ_PROXY", "10.0.0.5:8081")
+    monkeypatch.setenv("MQDRILL_ROCKETMQ_NAMESRV", "10.0.0.5:9876")
+    cfg = default_config(tmp_path / "ext")
+    assert cfg.external and "broker" not in cfg.services and "frontend" in cfg.services
+    routes = {r.name: r.upstream for r in cfg.routes}
+    assert routes["frontend-proxy"] == routes["cartservice-proxy"] == "10.0.0.5:8081"
+    assert "namesrv-proxy" not in routes
+    assert cfg.namesrv_addr == "10.0.0.5:9876"
+    cfg.save()
+    assert load_config(cfg.state_dir).external_proxy == "10.0.0.5:8081"
+
+
+def test_a_malformed_external_address_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MQDRILL_ROCKETMQ_PROXY", "rocketmq-without-port")
+    with pytest.raises(EnvironmentError_, match="must be host:port"):
+        default_config(tmp_path / "ext")
