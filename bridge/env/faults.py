@@ -69,6 +69,10 @@ def _kill(cfg: EnvConfig, service: str, params: Params) -> dict[str, Any]:
     os.kill(proc.pid, signal.SIGKILL)
     if not procs.wait_gone(proc, 5.0):
         raise InjectionError(f"{service} (pid {proc.pid}) still alive after SIGKILL")
+    # the leader turns zombie before its threads let go of the sockets: wait for the port too
+    port = cfg.service_port(service)
+    if not _wait(lambda: not services.port_open(port, 0.2), 10.0):
+        raise InjectionError(f"{service} port {port} still accepts connections after SIGKILL")
     return {"pid": proc.pid, "start": proc.start}
 
 

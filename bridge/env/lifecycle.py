@@ -136,7 +136,7 @@ def message_round_trip(cfg: EnvConfig, timeout: float = 60.0) -> float:
             body = {"user_id": user, "product_id": PROBE_PRODUCT, "quantity": 1, "channel": "rocketmq"}
             with contextlib.suppress(OSError):
                 _http("POST", cfg.url("frontend") + "/cart", body)
-            next_send = time.monotonic() + 5
+            next_send = time.monotonic() + 2
         try:
             status, cart = _http("GET", f"{cfg.url('frontend')}/cart?user_id={user}")
         except OSError:
