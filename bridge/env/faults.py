@@ -12,39 +12,18 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from bridge import process
-from bridge.env import procs, rocketmq, services
-from bridge.env.config import HOST, EnvConfig
-from bridge.errors import InjectionError, ProcessError, RecoveryError, ToxiproxyError
-from bridge.toxiproxy import Toxic, ToxiproxyClient
+from bridge.env import netfaults, procs, rocketmq, services
+from bridge.env.config import EnvConfig
+from bridge.errors import InjectionError, RecoveryError
 
 Params = Mapping[str, Any]
 KINDS = ("kill", "pause", "toxic", "proxy-down", "iptables-drop", "disk-fill", "cpu-stress")
 DISK_FULL_MARKER = "mark disk full"
-
-
-# ---------------------------------------------------------------- which proxies, which port
-def proxies_for(service: str, client: str = "all") -> list[str]:
-    """The Toxiproxy proxies a network fault on ``service`` acts on.
-
-    The RocketMQ proxy (and, behind it, the broker) is reached by each client through its own
-    listener, so ``client`` picks the producer side, the consumer side or both.
-    """
-    if client not in ("all", "frontend", "cartservice"):
-        raise InjectionError(f"param client={client!r} is unknown: allowed frontend, cartservice, all")
-    if service in ("proxy", "broker"):
-        return ["frontend-proxy", "cartservice-proxy"] if client == "all" else [f"{client}-proxy"]
-    table = {"namesrv": "namesrv-proxy", "redis": "redis-proxy", "frontend": "frontend-proxy",
-             "cartservice": "cartservice-proxy"}  # fmt: skip
-    if service not in table:
-        raise InjectionError(f"no Toxiproxy proxy in front of {service!r}")
-    return [table[service]]
 
 
 def _running(cfg: EnvConfig, service: str) -> procs.ProcId:
@@ -52,15 +31,6 @@ def _running(cfg: EnvConfig, service: str) -> procs.ProcId:
     if proc is None:
         raise InjectionError(f"{service} is not running: nothing to inject into (run `mqdrill env up`)")
     return proc
-
-
-def _wait(predicate: Any, timeout: float, step: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step)
-    return bool(predicate())
 
 
 # ---------------------------------------------------------------- kill / pause
@@ -71,7 +41,7 @@ def _kill(cfg: EnvConfig, service: str, params: Params) -> dict[str, Any]:
         raise InjectionError(f"{service} (pid {proc.pid}) still alive after SIGKILL")
     # the leader turns zombie before its threads let go of the sockets: wait for the port too
     port = cfg.service_port(service)
-    if not _wait(lambda: not services.port_open(port, 0.2), 10.0):
+    if not procs.wait_until(lambda: not services.port_open(port, 0.2), 10.0):
         raise InjectionError(f"{service} port {port} still accepts connections after SIGKILL")
     return {"pid": proc.pid, "start": proc.start}
 
@@ -89,159 +59,10 @@ def restart(cfg: EnvConfig, service: str, timeout: float = 60.0) -> None:
 def _pause(cfg: EnvConfig, service: str, params: Params) -> dict[str, Any]:
     proc = _running(cfg, service)
     os.kill(proc.pid, signal.SIGSTOP)
-    if not _wait(lambda: procs.state_of(proc.pid) == "T", 3.0):
+    if not procs.wait_until(lambda: procs.state_of(proc.pid) == "T", 3.0):
         os.kill(proc.pid, signal.SIGCONT)
         raise InjectionError(f"{service} (pid {proc.pid}) did not stop after SIGSTOP")
     return {"pid": proc.pid, "start": proc.start}
-
-
-# ---------------------------------------------------------------- Toxiproxy
-def _client(cfg: EnvConfig) -> ToxiproxyClient:
-    return ToxiproxyClient(cfg.toxiproxy_url)
-
-
-def probe_round_trip(port: int, timeout: float = 3.0) -> float | None:
-    """Seconds until a listener answers a greeting; None if it refuses, closes or stays silent.
-
-    The gRPC proxy answers the HTTP/2 preface with a SETTINGS frame, Redis answers PING, so one
-    round trip through Toxiproxy shows whether a toxic is in the path.
-    """
-    started = time.monotonic()
-    try:
-        with socket.create_connection((HOST, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00")
-            data = sock.recv(64)
-    except OSError:
-        return None
-    return time.monotonic() - started if data else None
-
-
-def _probe_port(cfg: EnvConfig, proxy: str) -> int:
-    for r in cfg.routes:
-        if r.name == proxy:
-            return r.listen_port
-    raise InjectionError(f"no Toxiproxy proxy {proxy!r} in this environment (an external RocketMQ has none)")
-
-
-def _toxics_of(service: str, params: Params, action_id: str) -> list[Toxic]:
-    kind = str(params.get("type", "latency"))
-    stream = str(params.get("stream", "downstream"))
-    streams = ["upstream", "downstream"] if stream == "both" else [stream]
-    skip = {"type", "stream", "toxicity", "client"}
-    attributes = {k: v for k, v in params.items() if k not in skip and isinstance(v, int | float)}
-    toxicity = float(params.get("toxicity", 1.0))
-    return [Toxic(f"mqdrill-{action_id}-{s}", kind, s, toxicity, attributes) for s in streams]
-
-
-def _toxic(cfg: EnvConfig, service: str, params: Params, action_id: str) -> dict[str, Any]:
-    client = _client(cfg)
-    names = proxies_for(service, str(params.get("client", "all")))
-    toxics = _toxics_of(service, params, action_id)
-    baseline = {p: probe_round_trip(_probe_port(cfg, p)) for p in names}
-    added: list[list[str]] = []
-    try:
-        for p in names:
-            for t in toxics:
-                client.add_toxic(p, t)
-                added.append([p, t.name])
-    except ToxiproxyError as exc:
-        for p, name in added:
-            client.remove_toxic(p, name)
-        raise InjectionError(f"toxic on {service}: {exc}") from exc
-    undo: dict[str, Any] = {"toxics": added}
-    for p in names:
-        listed = {t.name for t in client.toxics(p)}
-        if not all(t.name in listed for t in toxics):
-            _undo_toxic(cfg, undo)
-            raise InjectionError(f"toxic not listed on {p} after adding it")
-    undo["observed"] = {p: _observe_toxic(cfg, p, toxics[0], baseline[p]) for p in names}
-    return undo
-
-
-def _observe_toxic(cfg: EnvConfig, proxy: str, toxic: Toxic, baseline: float | None) -> str:
-    """A note on how the listener answers now, compared with before the toxic."""
-    if proxy in ("namesrv-proxy", "redis-proxy") or toxic.toxicity < 1.0:
-        return "listed (no protocol probe for this listener)"
-    now = probe_round_trip(_probe_port(cfg, proxy), timeout=2.0)
-    return f"round trip before {_ms(baseline)}, with toxic {_ms(now)}"
-
-
-def _ms(seconds: float | None) -> str:
-    return "no answer" if seconds is None else f"{seconds * 1000:.0f} ms"
-
-
-def _undo_toxic(cfg: EnvConfig, undo: Mapping[str, Any]) -> None:
-    client = _client(cfg)
-    for p, name in undo.get("toxics", []):
-        client.remove_toxic(p, name)
-
-
-def _proxy_down(cfg: EnvConfig, service: str, params: Params) -> dict[str, Any]:
-    client = _client(cfg)
-    names = proxies_for(service, str(params.get("client", "all")))
-    try:
-        for p in names:
-            client.set_enabled(p, False)
-    except ToxiproxyError as exc:
-        for p in names:
-            client.set_enabled(p, True)
-        raise InjectionError(f"proxy-down on {service}: {exc}") from exc
-    ports = [_probe_port(cfg, p) for p in names]
-    if not _wait(lambda: not any(services.port_open(port, 0.2) for port in ports), 3.0):
-        for p in names:
-            client.set_enabled(p, True)
-        raise InjectionError(f"listeners {ports} still accept connections after disabling {names}")
-    return {"proxies": names, "ports": ports}
-
-
-def _undo_proxy_down(cfg: EnvConfig, undo: Mapping[str, Any]) -> None:
-    client = _client(cfg)
-    for p in undo.get("proxies", []):
-        client.set_enabled(p, True)
-
-
-# ---------------------------------------------------------------- iptables
-def _rules(port: int, direction: str, tag: str) -> list[list[str]]:
-    match = {"in": ["--dport"], "out": ["--sport"], "both": ["--dport", "--sport"]}
-    if direction not in match:
-        raise InjectionError(f"param direction={direction!r} is unknown: allowed in, out, both")
-    return [
-        ["INPUT", "-i", "lo", "-p", "tcp", m, str(port), "-m", "comment", "--comment", tag, "-j", "DROP"]
-        for m in match[direction]
-    ]
-
-
-def _iptables(*args: str, check: bool = True) -> bool:
-    return process.run(["iptables", "-w", "5", *args], timeout=15, check=check).returncode == 0
-
-
-def rule_present(rule: list[str]) -> bool:
-    return _iptables("-C", *rule, check=False)
-
-
-def _iptables_drop(cfg: EnvConfig, service: str, params: Params, action_id: str) -> dict[str, Any]:
-    port = cfg.service_port(service)
-    rules = _rules(port, str(params.get("direction", "in")), f"mqdrill:{action_id}")
-    try:
-        for rule in rules:
-            _iptables("-I", *rule)
-    except ProcessError as exc:
-        _undo_iptables({"rules": rules})
-        raise InjectionError(f"iptables DROP on port {port}: {exc}") from exc
-    if not all(rule_present(r) for r in rules):
-        _undo_iptables({"rules": rules})
-        raise InjectionError(f"iptables rule for port {port} not found after inserting it")
-    if services.port_open(port, timeout=0.5):
-        _undo_iptables({"rules": rules})
-        raise InjectionError(f"port {port} still answers after the DROP rule")
-    return {"rules": rules, "port": port}
-
-
-def _undo_iptables(undo: Mapping[str, Any]) -> None:
-    for rule in undo.get("rules", []):
-        while rule_present(rule):
-            _iptables("-D", *rule)
 
 
 # ---------------------------------------------------------------- disk fill
@@ -279,7 +100,7 @@ def _disk_fill(cfg: EnvConfig, service: str, params: Params, action_id: str) -> 
         _undo_disk_fill(undo)
         raise InjectionError(f"{store} only {reached:.1f}% full after filling (wanted {percent:g}%)")
     timeout = float(params.get("confirm_timeout_s", 90))
-    if percent >= 90 and not _wait(lambda: broker_marked_full(offsets), timeout, step=0.5):
+    if percent >= 90 and not procs.wait_until(lambda: broker_marked_full(offsets), timeout, step=0.5):
         _undo_disk_fill(undo)
         raise InjectionError(
             f"{store} is {reached:.1f}% full but the broker did not mark its disk full within {timeout:g}s"
@@ -321,7 +142,7 @@ def _cpu_stress(cfg: EnvConfig, service: str, params: Params, action_id: str, se
     log = cfg.faults_dir / action_id / "stress-ng.log"
     pid = process.spawn(argv, log_file=log)
     proc = procs.identify(pid) or procs.ProcId(pid, 0)
-    if not _wait(lambda: len(_children(pid)) >= workers, 5.0):
+    if not procs.wait_until(lambda: len(_children(pid)) >= workers, 5.0):
         procs.stop_group(proc)
         raise InjectionError(f"stress-ng started no {workers} workers within 5s (see {log})")
     return {"pid": proc.pid, "start": proc.start, "workers": workers}
@@ -345,14 +166,14 @@ def planned_undo(cfg: EnvConfig, kind: str, service: str, params: Params, action
         proc = services.running(cfg, service)
         return {"pid": proc.pid, "start": proc.start} if proc else {}
     if kind == "toxic":
-        names = proxies_for(service, str(params.get("client", "all")))
-        return {"toxics": [[p, t.name] for p in names for t in _toxics_of(service, params, action_id)]}
+        names = netfaults.proxies_for(service, str(params.get("client", "all")))
+        return {"toxics": [[p, t.name] for p in names for t in netfaults.toxics_of(service, params, action_id)]}
     if kind == "proxy-down":
-        return {"proxies": proxies_for(service, str(params.get("client", "all")))}
+        return {"proxies": netfaults.proxies_for(service, str(params.get("client", "all")))}
     if kind == "iptables-drop":
         port = cfg.service_port(service)
         return {
-            "rules": _rules(port, str(params.get("direction", "in")), f"mqdrill:{action_id}"),
+            "rules": netfaults.drop_rules(port, str(params.get("direction", "in")), f"mqdrill:{action_id}"),
             "port": port,
         }
     if kind == "disk-fill":
@@ -369,11 +190,11 @@ def apply(cfg: EnvConfig, kind: str, service: str, params: Params, action_id: st
     if kind == "pause":
         return _pause(cfg, service, params)
     if kind == "toxic":
-        return _toxic(cfg, service, params, action_id)
+        return netfaults.inject_toxic(cfg, service, params, action_id)
     if kind == "proxy-down":
-        return _proxy_down(cfg, service, params)
+        return netfaults.inject_proxy_down(cfg, service, params)
     if kind == "iptables-drop":
-        return _iptables_drop(cfg, service, params, action_id)
+        return netfaults.inject_iptables_drop(cfg, service, params, action_id)
     if kind == "disk-fill":
         return _disk_fill(cfg, service, params, action_id)
     if kind == "cpu-stress":
@@ -390,11 +211,11 @@ def undo(cfg: EnvConfig, kind: str, service: str, record: Mapping[str, Any]) -> 
         if "pid" in record:
             procs.send(procs.ProcId(record["pid"], record["start"]), signal.SIGCONT)
     elif kind == "toxic":
-        _undo_toxic(cfg, record)
+        netfaults.undo_toxic(cfg, record)
     elif kind == "proxy-down":
-        _undo_proxy_down(cfg, record)
+        netfaults.undo_proxy_down(cfg, record)
     elif kind == "iptables-drop":
-        _undo_iptables(record)
+        netfaults.undo_iptables(record)
     elif kind == "disk-fill":
         _undo_disk_fill(record)
     elif kind == "cpu-stress" and "pid" in record:
@@ -408,13 +229,13 @@ def active(cfg: EnvConfig, kind: str, service: str, record: Mapping[str, Any]) -
     if kind == "pause":
         return "pid" in record and procs.state_of(record["pid"]) == "T"
     if kind == "toxic":
-        client = _client(cfg)
+        client = netfaults.toxiproxy_client(cfg)
         return any(name in {t.name for t in client.toxics(p)} for p, name in record.get("toxics", []))
     if kind == "proxy-down":
-        client = _client(cfg)
+        client = netfaults.toxiproxy_client(cfg)
         return any(not client.proxy(p).enabled for p in record.get("proxies", []))
     if kind == "iptables-drop":
-        return any(rule_present(r) for r in record.get("rules", []))
+        return any(netfaults.rule_present(r) for r in record.get("rules", []))
     if kind == "disk-fill":
         return Path(record["file"]).exists()
     if kind == "cpu-stress":

@@ -93,6 +93,12 @@ def proxy_conf(cfg: EnvConfig) -> str:
         # QueryRoute answers with the port the client dialled (its Toxiproxy listener), so the
         # clients keep talking through Toxiproxy instead of bypassing it
         "useEndpointPortFromRequest": True,
+        # the proxy caches topic routes and configs, refreshed 20 s after they were loaded; a
+        # "not found" cached while the broker was down then outlives its restart by up to a
+        # minute. 5 s keeps local recoveries quick (docs/environment.md).
+        "topicRouteServiceCacheRefreshSeconds": 5,
+        "topicConfigCacheRefreshSeconds": 5,
+        "subscriptionGroupConfigCacheRefreshSeconds": 5,
     }, indent=2)  # fmt: skip
 
 

@@ -16,9 +16,7 @@ def new_user(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def call(
-    method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 10.0
-) -> tuple[int, Any, float]:
+def call(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 10.0) -> tuple[int, Any, float]:
     """(status, JSON body or None, seconds); status 0 when nothing answered."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})

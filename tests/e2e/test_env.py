@@ -32,9 +32,7 @@ def test_http_channel_writes_the_cart_directly(embedded_env: EmbeddedEnv) -> Non
 
 
 def test_bad_add_to_cart_names_the_field(embedded_env: EmbeddedEnv) -> None:
-    status, _, _ = shop.call(
-        "POST", f"{embedded_env.frontend_url}/cart", {"user_id": "u", "product_id": "nope"}
-    )
+    status, _, _ = shop.call("POST", f"{embedded_env.frontend_url}/cart", {"user_id": "u", "product_id": "nope"})
     assert status == 400
 
 

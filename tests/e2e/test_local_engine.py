@@ -13,7 +13,7 @@ import pytest
 from bridge.engines.base import Handle
 from bridge.engines.local import LocalEngine
 from bridge.env import faultlog, message_round_trip, procs, services, status
-from bridge.env.faults import probe_round_trip
+from bridge.env.netfaults import probe_round_trip
 from tests.e2e import e2e_shop as shop
 from tests.e2e.e2e_support import EmbeddedEnv, plan
 
@@ -43,22 +43,7 @@ def _roundtrip_handle(handle: Handle) -> Handle:
     return Handle.from_json(json.loads(json.dumps(handle.to_json())))
 
 
-def test_kill_broker_stops_the_cart_until_recovery(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
-    front = embedded_env.frontend_url
-    handle = engine.inject(plan("kill", "broker"))
-    assert services.running(embedded_env.config, "broker") is None
-    assert engine.status(handle).status == "injected"
-    user = shop.new_user("kill")
-    assert shop.add(front, user)[0] == 200  # like the original demo: the send error is only logged
-    assert not shop.wait_quantity(front, user, 1, timeout=4)
-    engine.recover(_roundtrip_handle(handle))
-    assert engine.status(handle).status == "recovered"
-    assert services.running(embedded_env.config, "broker") is not None
-
-
-def test_kill_with_supervisor_restarts_and_backlog_drains(
-    engine: LocalEngine, embedded_env: EmbeddedEnv
-) -> None:
+def test_kill_with_supervisor_restarts_and_backlog_drains(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
     front = embedded_env.frontend_url
     handle = engine.inject(plan("kill", "cartservice", restart_after_s=3))
     user = shop.new_user("podkill")
@@ -81,9 +66,7 @@ def test_pause_proxy_stalls_sends(engine: LocalEngine, embedded_env: EmbeddedEnv
     assert procs.state_of(proxy.pid) != "T"
 
 
-def test_latency_toxic_on_the_producer_side_shifts_send_latency(
-    engine: LocalEngine, embedded_env: EmbeddedEnv
-) -> None:
+def test_latency_toxic_on_the_producer_side_shifts_send_latency(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
     front = embedded_env.frontend_url
     user = shop.new_user("latency")
     before = min(shop.add(front, user)[1] for _ in range(3))
@@ -177,3 +160,17 @@ def test_watchdog_ends_the_fault_when_mqdrill_is_killed(embedded_env: EmbeddedEn
     assert done["recovered_by"] == "watchdog"
     assert done["recovered_at"] <= record["deadline_at"] + 2
     assert services.port_open(embedded_env.ports["tp_frontend"])
+
+
+# last: a broker restart delays its first disk check by 60 s, which the disk-fill test would wait for
+def test_kill_broker_stops_the_cart_until_recovery(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
+    front = embedded_env.frontend_url
+    handle = engine.inject(plan("kill", "broker"))
+    assert services.running(embedded_env.config, "broker") is None
+    assert engine.status(handle).status == "injected"
+    user = shop.new_user("kill")
+    assert shop.add(front, user)[0] == 200  # like the original demo: the send error is only logged
+    assert not shop.wait_quantity(front, user, 1, timeout=4)
+    engine.recover(_roundtrip_handle(handle))
+    assert engine.status(handle).status == "recovered"
+    assert services.running(embedded_env.config, "broker") is not None

@@ -8,7 +8,7 @@ import pytest
 
 from bridge.engines.base import Fault, ParamValue, Target
 from bridge.engines.local import LocalEngine
-from bridge.env import faults
+from bridge.env import faults, netfaults
 from bridge.env.config import TARGET_SERVICES, EnvConfig
 
 CAUSES: dict[str, dict[str, ParamValue]] = {
@@ -46,6 +46,6 @@ def test_planned_actions_fit_the_engine(cause: str, component: str, tmp_path: Pa
         # the undo record is computable before anything is applied (kill/pause need a live pid)
         undo = faults.planned_undo(cfg, action.kind, action.service, action.params, "f")
         if action.kind == "toxic":
-            toxic = faults._toxics_of(action.service, action.params, "f")[0]
+            toxic = netfaults.toxics_of(action.service, action.params, "f")[0]
             assert toxic.type in ("latency", "timeout", "reset_peer", "bandwidth")
             assert undo["toxics"]
