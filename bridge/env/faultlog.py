@@ -92,9 +92,11 @@ def inject(
     _save(cfg, record)
     try:
         record["undo"] = faults.apply(cfg, kind, service, params, fault_id, deadline_s)
-    except MqdrillError:
+    except Exception as exc:  # whatever went wrong, take back what may be half-applied
         recover(cfg, fault_id, by="inject-failed")
-        raise
+        if isinstance(exc, MqdrillError):
+            raise
+        raise InjectionError(f"{kind} on {service} failed: {type(exc).__name__}: {exc}") from exc
     record["confirmed_at"] = time.time()
     _save(cfg, record)
     return record
