@@ -4,6 +4,7 @@ gone after recovery. Recovery is always followed by a real message round trip.""
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from tests.e2e import e2e_shop as shop
 from tests.e2e.e2e_support import EmbeddedEnv, plan
 
 pytestmark = pytest.mark.e2e
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="iptables and mounting the bounded store need root")
 
 
 @pytest.fixture
@@ -94,6 +96,7 @@ def test_consumer_side_down_grows_consume_delay(engine: LocalEngine, embedded_en
     assert shop.metric(cart, "cartservice_consume_delay_last_seconds") >= 5
 
 
+@needs_root
 def test_iptables_drop_on_redis_fails_direct_adds(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
     front = embedded_env.frontend_url
     handle = engine.inject(plan("iptables-drop", "redis", direction="in"))
@@ -114,6 +117,7 @@ def test_cpu_stress_runs_workers_until_recovery(engine: LocalEngine, embedded_en
     assert procs.state_of(pid) in (None, "Z")
 
 
+@needs_root
 def test_disk_fill_makes_the_broker_refuse_writes(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
     front = embedded_env.frontend_url
     handle = engine.inject(plan("disk-fill", "broker", deadline_s=180, percent=95))
