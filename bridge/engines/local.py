@@ -32,8 +32,9 @@ class LocalEngine:
 
     name: EngineName = "local"
 
-    def __init__(self, config: EnvConfig | None = None) -> None:
-        self._config = config
+    def __init__(self, config: EnvConfig | None = None, *, state_dir: str | None = None) -> None:
+        """``config`` or ``state_dir`` names the environment; by default the one ``env up`` started."""
+        self._config = config if config is not None else (load_config(state_dir) if state_dir else None)
 
     @property
     def config(self) -> EnvConfig:
