@@ -3,6 +3,8 @@
 # build), redis-server (carts), iptables (network-drop faults), stress-ng (CPU faults).
 # Quick when everything is present: apt is only touched for what is missing.
 set -euo pipefail
+# a Go installed from go.dev lives in /usr/local/go, often not on PATH
+export PATH="$PATH:/usr/local/go/bin"
 need=()
 command -v java >/dev/null || need+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || need+=(maven)
