@@ -109,8 +109,10 @@ def consume_forever(stop: threading.Event) -> None:
         try:
             if consumer is None:
                 consumer = _start_consumer()
+            messages = consumer.receive(16, INVISIBLE_S)
+            if consumer_state["state"] != "running":
                 consumer_state.update(state="running", error="")
-            for msg in consumer.receive(16, INVISIBLE_S):
+            for msg in messages:
                 _handle(consumer, msg)
         except Exception as exc:  # the proxy may be down, paused or slow: keep trying
             text = str(exc)
