@@ -40,7 +40,8 @@ REQUESTS = Counter("cartservice_requests_total", "HTTP requests served", ["route
 CONSUMED = Counter("cartservice_messages_consumed_total", "messages received, by outcome", ["result"])
 RECEIVE_ERRORS = Counter("cartservice_receive_errors_total", "receive calls that failed", ["error"])
 CONSUME_DELAY = Histogram(
-    "cartservice_consume_delay_seconds", "now minus the message's born time, at consumption",
+    "cartservice_consume_delay_seconds",
+    "now minus the message's born time, at consumption",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
 )
 LAST_DELAY = Gauge("cartservice_consume_delay_last_seconds", "consume delay of the last message")
@@ -50,15 +51,19 @@ db = redis.Redis(host=REDIS_HOST or "127.0.0.1", port=int(REDIS_PORT), socket_ti
 consumer_state = {"state": "starting", "error": ""}
 
 
+# the first delivery of a message adds the item; later ones find the marker and do nothing (atomic)
+_APPLY_ONCE = db.register_script(
+    "if redis.call('SET', KEYS[1], 1, 'NX', 'EX', 3600) then "
+    "redis.call('HINCRBY', KEYS[2], ARGV[1], ARGV[2]) return 1 else return 0 end"
+)
+
+
 def apply_item(user_id: str, product_id: str, quantity: int, message_id: str | None = None) -> bool:
     """Add to the cart; with a message id, only the first delivery counts. False for a duplicate."""
-    pipe = db.pipeline(transaction=True)
-    if message_id is not None:
-        if not db.set(f"cart:msg:{message_id}", 1, nx=True, ex=3600):
-            return False
-    pipe.hincrby(f"cart:{user_id}", product_id, quantity)
-    pipe.execute()
-    return True
+    if message_id is None:
+        db.hincrby(f"cart:{user_id}", product_id, quantity)
+        return True
+    return bool(_APPLY_ONCE(keys=[f"cart:msg:{message_id}", f"cart:{user_id}"], args=[product_id, quantity]))
 
 
 def get_cart(user_id: str) -> dict[str, Any]:

@@ -48,7 +48,9 @@ PRODUCT_IDS = {p["id"] for p in PRODUCTS}
 
 REQUESTS = Counter("frontend_requests_total", "HTTP requests served", ["route", "method", "status"])
 SEND_LATENCY = Histogram(
-    "frontend_send_seconds", "RocketMQ send latency (successful and failed sends)", ["result"],
+    "frontend_send_seconds",
+    "RocketMQ send latency (successful and failed sends)",
+    ["result"],
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10),
 )
 SEND_ERRORS = Counter("frontend_send_errors_total", "RocketMQ sends that failed, by error type", ["error"])
