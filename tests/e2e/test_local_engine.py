@@ -108,13 +108,32 @@ def test_iptables_drop_on_redis_fails_direct_adds(engine: LocalEngine, embedded_
     assert shop.quantity(front, user) in (1, 2)
 
 
-def test_cpu_stress_runs_workers_until_recovery(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
+def _group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) of every process in a process group."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def test_cpu_stress_burns_cpu_until_recovery(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
     handle = engine.inject(plan("cpu-stress", "broker", workers=2, load=80))
     pid = handle.data["faults"][0]["undo"]["pid"]
-    assert procs.state_of(pid) is not None
     assert engine.status(handle).status == "injected"
+    before = _group_cpu_seconds(pid)
+    time.sleep(1.5)
+    assert _group_cpu_seconds(pid) - before >= 0.5  # the workers really take CPU
     engine.recover(handle)
     assert procs.state_of(pid) in (None, "Z")
+    assert _group_cpu_seconds(pid) == 0  # no worker left behind
 
 
 @needs_root
