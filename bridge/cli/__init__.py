@@ -21,10 +21,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("bridge.cli.spec_cmds:validate", "Check drill and suite files."),
     "plan": ("bridge.cli.spec_cmds:plan", "Print exactly what a drill would apply, touching nothing."),
     "env": ("bridge.cli.env_cmds:env", "Start, show or stop the embedded environment and demo shop."),
+    "discover": ("bridge.cli.k8s_cmds:discover", "Find RocketMQ servers and their clients in a cluster; write drills."),
     "run": ("bridge.cli.run_cmds:run", "Run one drill: baseline, fault, recovery, evidence, verdict."),
     "suite": ("bridge.cli.suite_cmds:suite", "Run a suite of drills; one verdict table, CI-ready exit code."),
     "history": ("bridge.cli.history_cmds:history", "How each verdict changed over time; regressions stand out."),
     "recover": ("bridge.cli.run_cmds:recover", "End every leftover fault (from the ledger and by label)."),
+    "export": ("bridge.cli.export_cmds:export", "Write drills for Chaos Mesh, ChaosBlade or Chaos Toolkit."),
+    "analyze": ("bridge.cli.analysis_cmds:analyze", "Judge a run: strong/weak/inconclusive."),
+    "report": ("bridge.cli.report_cmds:report", "Write report.html for a run or suite."),
+    "archive": ("bridge.cli.archive_cmds:archive", "Archive a run or suite; list, verify."),
 }
 
 

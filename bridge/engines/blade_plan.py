@@ -6,11 +6,14 @@ On Kubernetes: ``blade create k8s <scope>-<target> <action> … --kubeconfig PAT
 
 from __future__ import annotations
 
+import os
+
 from bridge.engines.base import Fault, Plan
 from bridge.engines.chaosblade_plan import Experiment, experiments
 from bridge.spec.catalog import Catalog
 
-DEFAULT_KUBECONFIG = "~/.kube/config"
+# blade gets no shell, so "~" would reach it literally: expand it here.
+DEFAULT_KUBECONFIG = os.path.expanduser("~/.kube/config")
 
 
 def argv(exp: Experiment, *, kubeconfig: str | None, blade: str = "blade") -> tuple[str, ...]:

@@ -1,0 +1,190 @@
+"""One call from a run directory to its verdict: read, find windows, measure, compare, decide."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from bridge.analysis.compare import Comparison, compare
+from bridge.analysis.judge import Decision, decide
+from bridge.analysis.metrics import consume_figures
+from bridge.analysis.recovery import Recovery, time_to_recover
+from bridge.analysis.rundir import RunData, read_run
+from bridge.analysis.signatures import changed_signatures
+from bridge.analysis.slo import Slo, Tolerance, slo_from_meta
+from bridge.analysis.windows import Windows, find_windows
+from bridge.analysis.windowstats import OpStats, operations, rows_in, window_stats
+
+VERDICT_SCHEMA = "mqdrill.verdict/v1"
+
+
+@dataclass
+class Analysis:
+    """Everything the verdict and the report are built from."""
+
+    run: RunData
+    slo: Slo
+    windows: Windows
+    ops: list[str]
+    stats: dict[str, dict[str, OpStats]]
+    comparisons: dict[str, Comparison]
+    recovery: Recovery
+    decision: Decision
+    consume: dict[str, Any] = field(default_factory=dict)
+    signatures: list[dict[str, Any]] = field(default_factory=list)
+    observed_impact: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def app(self) -> str:
+        return str(self.run.meta.get("app") or "unknown")
+
+    @property
+    def dependency(self) -> str:
+        return str(self.run.meta.get("dependency") or self.run.meta.get("component") or "unknown")
+
+    @property
+    def expected(self) -> str:
+        e = self.run.meta.get("expected")
+        return e if e in ("strong", "weak") else "unknown"
+
+    def verdict(self) -> dict[str, Any]:
+        """The verdict.json document (schema mqdrill.verdict/v1)."""
+        strength = self.decision.strength
+        matches = None
+        if self.expected != "unknown" and strength != "inconclusive":
+            matches = strength == self.expected
+        entry = {
+            "app": self.app,
+            "dependency": self.dependency,
+            "strength": strength,
+            "recovered": self.decision.recovered,
+            "expected": self.expected,
+            "matches_expected": matches,
+            "reasons": list(self.decision.reasons),
+            "evidence": self.evidence(),
+        }
+        return {"schema": VERDICT_SCHEMA, "run_id": self.run.run_id, "verdicts": [entry]}
+
+    def evidence(self) -> dict[str, Any]:
+        w = self.windows
+        return {
+            "windows": {x.name: {"start": x.start, "end": x.end, "duration_s": round(x.duration, 3)} for x in w.all()},
+            "slo": self.slo.as_dict(),
+            "per_window": {name: {op: s.summary() for op, s in per.items()} for name, per in self.stats.items()},
+            "comparison": {op: c.figures for op, c in sorted(self.comparisons.items())},
+            "recovery": {
+                "recovered": self.recovery.recovered,
+                "time_to_recover_s": self.recovery.time_to_recover_s,
+                "sustain_s": self.recovery.sustain_s,
+                "detail": self.recovery.reason,
+            },
+            "consume": self.consume,
+            "error_signatures": self.signatures,
+            "impact": {"predicted": self.run.meta.get("predicted_impact"), "observed": self.observed_impact},
+            "notes": self.run.notes + self.problems,
+        }
+
+
+def _epoch(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return None
+    return None
+
+
+def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
+    """Analyse already-read run data (the notebooks and tests call this; nothing is written)."""
+    tol = tol or Tolerance()
+    problems: list[str] = []
+    slo = slo_from_meta(run.meta, problems)
+    last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
+    w = find_windows(run.events, ended_at=_epoch(run.meta.get("ended_at")), last_probe_t=last_t)
+    in_span = _rows_in_windows(run.probes, w)
+    # The operations judged are those probed in the baseline or fault window: one seen only
+    # during recovery cannot be compared with anything and must not block the verdict.
+    ops = operations(_rows_in_windows(run.probes, w, ("baseline", "fault")))
+    stats = {x.name: window_stats(run.probes, x, slo, ops) for x in w.all()}
+    stats.setdefault("baseline", {})
+    comparisons = {
+        op: compare(stats["baseline"][op], stats["fault"][op], tol)
+        for op in ops
+        if "fault" in stats and op in stats["baseline"]
+    }
+    recovery = time_to_recover(run.probes, w.recovery, slo, ops)
+    decision = decide(w, run.meta, in_span.height, slo, stats, comparisons, recovery)
+    return Analysis(
+        run,
+        slo,
+        w,
+        ops,
+        stats,
+        comparisons,
+        recovery,
+        decision,
+        consume=consume_figures(run.metrics, w),
+        signatures=changed_signatures(run.signatures, w.baseline, w.fault),
+        observed_impact=observed_impact(stats),
+        problems=problems + w.problems,
+    )
+
+
+def _rows_in_windows(probes: pl.DataFrame, w: Windows, names: tuple[str, ...] | None = None) -> pl.DataFrame:
+    parts = [rows_in(probes, x) for x in w.all() if names is None or x.name in names]
+    return pl.concat(parts) if parts else probes.head(0)
+
+
+def observed_impact(stats: dict[str, dict[str, OpStats]]) -> list[str]:
+    """One sentence per operation: baseline figure -> fault figure."""
+    base, fault = stats.get("baseline", {}), stats.get("fault", {})
+    out = []
+    for op in sorted(fault):
+        b, f = base.get(op), fault[op]
+        if b is None or b.n == 0 or f.n == 0:
+            continue
+        what = "visible in time" if f.visibility else "success"
+        s = f"{op}: {what} {b.success_ratio:.1%} -> {f.success_ratio:.1%}"
+        if f.answered and b.answered:
+            unit = "visibility delay p95" if f.visibility else "p95 latency"
+            s += f"; {unit} {b.p(95):.0f} ms -> {f.p(95):.0f} ms"
+        elif not f.answered:
+            s += "; no request was answered"
+        out.append(s)
+    return out
+
+
+def analyze(path: str | Path, tol: Tolerance | None = None) -> Analysis:
+    """Read and analyse a run directory without writing anything."""
+    return analyze_data(read_run(path), tol)
+
+
+def write_verdict(path: str | Path, analysis: Analysis | None = None) -> dict[str, Any]:
+    """Analyse ``path`` and write ``verdict.json`` atomically; return the document."""
+    doc: dict[str, Any] = _clean((analysis or analyze(path)).verdict())
+    target = Path(path) / "verdict.json"
+    tmp = target.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    os.replace(tmp, target)
+    return doc
+
+
+def _clean(obj: Any) -> Any:
+    """Replace NaN/inf (not JSON) with null, recursively."""
+    if isinstance(obj, float):
+        return None if math.isnan(obj) or math.isinf(obj) else obj
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_clean(v) for v in obj]
+    return obj

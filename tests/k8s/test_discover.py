@@ -1,0 +1,193 @@
+"""Discovery of RocketMQ servers and clients: over the emulator with pods made from demo-k8s's own
+pod templates, the drills it writes (validated by `mqdrill validate`'s code), the CLI, and the
+recognition rules on their own."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bridge.cli import cli
+from bridge.discover import client_settings, discover, discover_cluster, server_kind, uses
+from bridge.discover_drills import draft_drills, write_drills
+from bridge.drills import validate_file
+from bridge.k8s import Kube
+from bridge.spec.catalog import load_catalog
+from tests.k8s.emulator import Emulator
+
+DEMO = Path(__file__).resolve().parents[2] / "demo-k8s"
+
+
+def pods_from(directory: str, namespace: str, replicas: int = 1) -> list[dict[str, Any]]:
+    """What the controllers would make of demo-k8s's workloads: pods from their templates."""
+    pods = []
+    for path in sorted((DEMO / directory).rglob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc["kind"] in ("Deployment", "StatefulSet"):
+                template = doc["spec"]["template"]
+                for i in range(replicas):
+                    labels = {**template["metadata"]["labels"], "pod-template-hash": f"h{i}"}
+                    pods.append(
+                        {
+                            "apiVersion": "v1",
+                            "kind": "Pod",
+                            "metadata": {
+                                "name": f"{doc['metadata']['name']}-{i}",
+                                "namespace": namespace,
+                                "labels": labels,
+                            },
+                            "spec": template["spec"],
+                        }
+                    )
+    return pods
+
+
+def load_pods(emulator: Emulator, pods: list[dict[str, Any]]) -> None:
+    for pod in pods:
+        emulator.request("POST", f"/api/v1/namespaces/{pod['metadata']['namespace']}/pods", pod)
+
+
+def test_demo_shop_topology_over_the_api(kube: Kube, emulator: Emulator, namespace: str, tmp_path: Path) -> None:
+    load_pods(emulator, pods_from("rocketmq", namespace, replicas=2) + pods_from("base", namespace))
+    load_pods(emulator, pods_from("base", namespace + "-other"))  # another namespace: not scanned
+    topo = discover_cluster(kube, namespace=namespace)
+    assert [(s.kind, s.name, len(s.pods)) for s in topo.servers] == [
+        ("namesrv", "rocketmq-namesrv", 2),
+        ("broker", "rocketmq-broker", 2),
+        ("proxy", "rocketmq-proxy", 2),
+    ]
+    assert {s.name: dict(s.labels) for s in topo.servers}["rocketmq-broker"] == {
+        "app.kubernetes.io/name": "rocketmq-broker"
+    }
+    clients = {c.name: c for c in topo.clients}
+    assert set(clients) == {"frontend", "cartservice"}  # cart-redis has no RocketMQ settings
+    assert clients["frontend"].settings == {
+        "endpoints": "rocketmq-proxy:8081",
+        "producer_group": "PID_CART",
+        "tag": "cart",
+        "topic": "T_CART",
+    }
+    assert clients["cartservice"].settings["consumer_group"] == "CID_CART"
+    # A gRPC client reaches the brokers through the proxy, never the name server itself.
+    assert [s.kind for s in topo.servers if uses(clients["frontend"], s)] == ["broker", "proxy"]
+
+    drafts = draft_drills(topo, load_catalog())
+    names = {d.document["scenario"] for d in drafts.drills if d.document["app"] == "frontend"}
+    assert {"broker-unavailable", "send-latency", "proxy-unavailable"} <= names
+    assert "namesrv-unavailable" not in names
+    for path in write_drills(drafts, tmp_path / "drills"):
+        result = validate_file(str(path))
+        assert result.ok, result.error
+        doc = yaml.safe_load(path.read_text())
+        component = doc["targets"]["container"]
+        assert doc["targets"] == {
+            "namespace": namespace,
+            "container": component,
+            "labels": {"app.kubernetes.io/name": f"rocketmq-{component}"},
+        }
+        assert doc["steady_state"]["probe"]["frontend_url"] == f"http://frontend.{namespace}.svc.cluster.local:8080"
+
+
+def test_alibaba_demo_clients_use_the_name_server(
+    kube: Kube, emulator: Emulator, namespace: str, tmp_path: Path
+) -> None:
+    load_pods(emulator, pods_from("rocketmq", namespace) + pods_from("overlays/alibaba-demo", namespace))
+    topo = discover_cluster(kube, namespace=namespace)
+    clients = {c.name: c for c in topo.clients}
+    assert set(clients) == {"frontend", "cartservice"}  # nacos, mysql, checkout… do not use RocketMQ
+    assert clients["cartservice"].settings["namesrv"] == "rocketmq-namesrv:9876"
+    used = sorted(s.kind for s in topo.servers if uses(clients["frontend"], s))
+    assert used == ["broker", "namesrv"]
+    drafts = draft_drills(topo, load_catalog(), engine="chaosmesh")
+    scenarios = {(d.document["app"], d.document["scenario"]) for d in drafts.drills}
+    assert ("frontend", "namesrv-unavailable") in scenarios
+    assert ("cartservice", "broker-unavailable") in scenarios
+    assert ("frontend", "proxy-unavailable") not in scenarios
+    for path in write_drills(drafts, tmp_path):
+        assert validate_file(str(path)).ok
+
+
+def test_cli_json_and_files(kubeconfig: Path, emulator: Emulator, namespace: str, tmp_path: Path) -> None:
+    load_pods(emulator, pods_from("rocketmq", namespace) + pods_from("base", namespace))
+    out = tmp_path / "drills"
+    result = CliRunner().invoke(
+        cli,
+        ["discover", "--kubeconfig", str(kubeconfig), "--namespace", namespace, "--json", "--write-drills", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    assert [s["kind"] for s in doc["servers"]] == ["namesrv", "broker", "proxy"]
+    assert sorted(Path(p).name for p in doc["written"]) == sorted(p.name for p in out.iterdir())
+    text = CliRunner().invoke(cli, ["discover", "--kubeconfig", str(kubeconfig), "--namespace", namespace])
+    assert "proxy    " + namespace + "/rocketmq-proxy" in text.output
+    assert "endpoints = rocketmq-proxy:8081" in text.output
+
+
+def test_unknown_applications_are_reported_not_drilled() -> None:
+    pods = [
+        {
+            "metadata": {"name": "orders-1", "namespace": "shop", "labels": {"app": "orders"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "orders",
+                        "image": "orders:1",
+                        "env": [{"name": "JAVA_OPTS", "value": "-Xmx1g -Drocketmq.namesrv.addr=mq-namesrv:9876"}],
+                    }
+                ]
+            },
+        },
+        {
+            "metadata": {"name": "mq-namesrv-0", "namespace": "shop", "labels": {"app": "mq-namesrv"}},
+            "spec": {"containers": [{"name": "ns", "image": "apache/rocketmq:5.3.1", "args": ["mqnamesrv"]}]},
+        },
+    ]
+    topo = discover(pods)
+    assert [c.settings for c in topo.clients] == [{"namesrv": "mq-namesrv:9876"}]
+    drafts = draft_drills(topo, load_catalog())
+    assert drafts.drills == ()
+    assert any("shop/orders: no probe knows this application" in s for s in drafts.skipped)
+
+
+@pytest.mark.parametrize(
+    ("labels", "container", "kind"),
+    [
+        ({"app.kubernetes.io/name": "rocketmq-broker"}, {"image": "x"}, "broker"),
+        ({"app": "mq"}, {"image": "apache/rocketmq:5.3.1", "command": ["sh", "mqproxy"]}, "proxy"),
+        ({"app": "mq"}, {"image": "java", "args": ["org.apache.rocketmq.namesrv.NamesrvStartup"]}, "namesrv"),
+        ({}, {"image": "apache/rocketmq:5.3.1", "ports": [{"containerPort": 10911}]}, "broker"),
+        ({}, {"image": "registry/foo/rocketmq-namesrv:4.9"}, "namesrv"),
+        ({"app": "broker"}, {"image": "nginx"}, None),  # a "broker" that is not RocketMQ
+        ({"app": "web"}, {"image": "nginx", "ports": [{"containerPort": 8081}]}, None),
+    ],
+)
+def test_server_recognition(labels: dict[str, str], container: dict[str, Any], kind: str | None) -> None:
+    assert server_kind(labels, container) == kind
+
+
+SPELLINGS = [
+    "rocketmq.namesrv.addr",
+    "ROCKETMQ_NAMESRV_ADDR",
+    "NAMESRV_ADDR",
+    "rocketmq.name-server",
+    "rocketmq_namesrv_addr",
+]
+
+
+@given(
+    st.sampled_from(SPELLINGS),
+    st.text(alphabet="abcdefghij.-:0123456789", min_size=1, max_size=30),
+    st.lists(st.tuples(st.text(alphabet="ABCXYZ_", min_size=1, max_size=8), st.text(max_size=10)), max_size=5),
+)
+def test_name_server_setting_found_in_any_spelling(name: str, value: str, noise: list[tuple[str, str]]) -> None:
+    env = [{"name": n, "value": v} for n, v in noise] + [{"name": name, "value": value}]
+    assert client_settings({"env": env})["namesrv"] == value
