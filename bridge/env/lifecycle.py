@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.env import faultlog, procs, rocketmq, services, storefs
+from bridge.env import faultlog, netguard, procs, rocketmq, services, storefs
 from bridge.env.config import HOST, SERVICES, EnvConfig
 from bridge.errors import EnvironmentError_, MqdrillError
 from bridge.toxiproxy import ToxiproxyClient
@@ -166,6 +166,8 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
     else:
         if services.running(cfg, "broker") is None:
             say(f"store: {storefs.mount(cfg.store_dir, cfg.store_fs_mb)}")
+        if not netguard.close(cfg):
+            say(f"warning: ports {netguard.exposed_ports(cfg)} listen on every interface (no iptables to guard them)")
         say("starting namesrv, broker, proxy")
         _start_wait(cfg, ["namesrv", "broker"], timeout)
         # the proxy exits at once if the broker has not registered yet: wait for the broker's word
@@ -227,6 +229,7 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
         },  # fmt: skip
         "toxiproxy_routes": {r.name: f"{HOST}:{r.listen_port} -> {r.upstream}" for r in cfg.routes},
         "store": storefs.describe(cfg.store_dir) if cfg.store_dir.exists() else "absent",
+        "non_loopback_guard": "iptables" if netguard.is_closed(cfg) else "none",
         "active_faults": faultlog.active_ids(cfg),
         "total_rss_mib": round(sum(p["rss_mib"] for p in parts.values()), 1),
     }
@@ -252,5 +255,6 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
     for t in threads:
         t.join()
     storefs.unmount(cfg.store_dir)
+    netguard.open_(cfg)
     left = [n for n in SERVICES if services.running(cfg, n) is not None]
     return left

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.env import EnvConfig, down, procs, services, status, up
+from bridge.env import EnvConfig, down, netguard, procs, services, status, up
 from bridge.env.config import DEFAULT_PORTS, REPO_ROOT, SERVICES
 from tests.e2e.e2e_support import EmbeddedEnv
 
@@ -53,3 +53,4 @@ def embedded_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedE
     survivors = [n for n, p in started.items() if p is not None and procs.is_running(p)]
     assert not left and not survivors, f"still running after down: {left + survivors}"
     assert not status(cfg)["healthy"]
+    assert not netguard.any_rule(cfg), "down left its iptables guard rules behind"
