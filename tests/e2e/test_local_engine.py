@@ -37,7 +37,8 @@ def _healthy(env: EmbeddedEnv) -> None:
     while not status(env.config)["healthy"] and time.monotonic() < deadline:
         time.sleep(0.5)
     assert status(env.config)["healthy"]
-    message_round_trip(env.config, timeout=60)
+    # after a broker restart the proxy and clients need from a few seconds up to ~40 s
+    message_round_trip(env.config, timeout=90)
 
 
 def _roundtrip_handle(handle: Handle) -> Handle:
