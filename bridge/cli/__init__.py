@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "schema": ("bridge.cli.spec_cmds:schema", "Print the JSON Schema of drill and suite files."),
     "validate": ("bridge.cli.spec_cmds:validate", "Check drill and suite files."),
     "plan": ("bridge.cli.spec_cmds:plan", "Print exactly what a drill would apply, touching nothing."),
+    "env": ("bridge.cli.env_cmds:env", "Start, show or stop the embedded environment and demo shop."),
     "discover": ("bridge.cli.k8s_cmds:discover", "Find RocketMQ servers and their clients in a cluster; write drills."),
     "run": ("bridge.cli.run_cmds:run", "Run one drill: baseline, fault, recovery, evidence, verdict."),
     "suite": ("bridge.cli.suite_cmds:suite", "Run a suite of drills; one verdict table, CI-ready exit code."),

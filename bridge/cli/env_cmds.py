@@ -1,0 +1,73 @@
+"""``mqdrill env up | status [--json] | down``: the embedded environment on this machine."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from bridge.env import default_config, down, status, up
+from bridge.errors import EnvironmentError_
+
+
+def _print_status(info: dict[str, object]) -> None:
+    services = info["services"]
+    assert isinstance(services, dict)
+    for name, part in services.items():
+        mark = (
+            "up" if part["running"] and part["listening"] else ("paused" if part["state"] == "T" else "down")
+        )
+        pid = part["pid"] or "-"
+        click.echo(f"  {name:<12} {mark:<7} pid {pid!s:<8} port {part['port']:<6} rss {part['rss_mib']} MiB")
+    urls = info["urls"]
+    assert isinstance(urls, dict)
+    for name, url in urls.items():
+        click.echo(f"  {name:<15} {url}")
+    click.echo(f"  store           {info['store']}")
+    click.echo(f"  state           {info['state_dir']}")
+    if info.get("active_faults"):
+        click.echo(f"  active faults   {', '.join(info['active_faults'])}")  # type: ignore[arg-type]
+
+
+@click.group("env")
+def env() -> None:
+    """The embedded environment: RocketMQ 5, Redis, Toxiproxy and the demo shop, on loopback."""
+
+
+@env.command("up")
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Default: $MQDRILL_STATE or .state/env.",
+)
+def env_up(state_dir: str | None) -> int:
+    """Start everything not yet running and wait until a message goes through."""
+    info = up(default_config(state_dir), say=lambda line: click.echo(line, err=True))
+    _print_status(info)
+    return 0
+
+
+@env.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None)
+def env_status(as_json: bool, state_dir: str | None) -> int:
+    """Show what runs; exit 1 when something is down."""
+    info = status(default_config(state_dir))
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+    else:
+        click.echo("healthy" if info["healthy"] else "NOT healthy")
+        _print_status(info)
+    return 0 if info["healthy"] else 1
+
+
+@env.command("down")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None)
+def env_down(state_dir: str | None) -> int:
+    """Take back faults, stop every process, unmount the store."""
+    left = down(default_config(state_dir), say=lambda line: click.echo(line, err=True))
+    if left:
+        raise EnvironmentError_(f"still running after down: {', '.join(left)}")
+    click.echo("environment stopped")
+    return 0

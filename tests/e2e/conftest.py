@@ -1,0 +1,56 @@
+"""The embedded environment, started once per test session (``embedded_env``).
+
+It runs in its own state directory and with every port shifted (``port_offset``) so it does
+not clash with a developer's environment on the default ports. Teardown stops it and fails if
+any of its processes is left behind.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.env import EnvConfig, down, netguard, procs, services, status, up
+from bridge.env.config import DEFAULT_PORTS, REPO_ROOT, SERVICES
+from tests.e2e.e2e_support import EmbeddedEnv
+
+OFFSETS = (1000, 2000, 3000, 4000)
+
+
+def _free_offset() -> int:
+    for offset in OFFSETS:
+        if not any(services.port_open(p + offset, 0.2) for p in DEFAULT_PORTS.values()):
+            return offset
+    raise RuntimeError(f"no free port layout among offsets {OFFSETS}")
+
+
+@pytest.fixture(scope="session")
+def embedded_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEnv]:
+    state = tmp_path_factory.mktemp("mqdrill-env")
+    cache = Path(os.environ.get("MQDRILL_CACHE") or REPO_ROOT / ".cache").resolve()
+    cfg = EnvConfig(state_dir=state, cache_dir=cache, port_offset=_free_offset())
+    try:
+        info = up(cfg)
+    except Exception:
+        down(cfg)
+        raise
+    started = {name: services.running(cfg, name) for name in SERVICES}
+    yield EmbeddedEnv(
+        config=cfg,
+        frontend_url=cfg.url("frontend"),
+        cartservice_url=cfg.url("cartservice"),
+        toxiproxy_url=cfg.toxiproxy_url,
+        broker_metrics_url=info["urls"]["broker_metrics"],
+        state_dir=state,
+        rocketmq_logs=Path(info["rocketmq"]["logs"]),
+        ports=cfg.ports,
+    )
+    left = down(cfg)
+    # `env down` leaves no process: neither what it started, nor what faults restarted since
+    survivors = [n for n, p in started.items() if p is not None and procs.is_running(p)]
+    assert not left and not survivors, f"still running after down: {left + survivors}"
+    assert not status(cfg)["healthy"]
+    assert not netguard.any_rule(cfg), "down left its iptables guard rules behind"
