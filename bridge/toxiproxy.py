@@ -84,9 +84,7 @@ class ToxiproxyClient:
                 f"toxiproxy {method} {path}: HTTP {exc.code}: {detail}",
             ) from exc
         except (urllib.error.URLError, OSError) as exc:
-            raise ToxiproxyError(
-                f"toxiproxy at {self.base_url} unreachable ({method} {path}): {exc}"
-            ) from exc
+            raise ToxiproxyError(f"toxiproxy at {self.base_url} unreachable ({method} {path}): {exc}") from exc
         return json.loads(raw) if raw.strip() else None
 
     def version(self) -> str:

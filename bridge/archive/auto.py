@@ -74,9 +74,7 @@ def candidates(root: Path) -> list[Path]:
     for sub, marker in (("runs", "run.json"), ("suites", "suite.json")):
         base = root / sub
         if base.is_dir():
-            out += [
-                p for p in sorted(base.iterdir()) if (p / marker).is_file() and archived_marker(p) is None
-            ]
+            out += [p for p in sorted(base.iterdir()) if (p / marker).is_file() and archived_marker(p) is None]
     return out
 
 
@@ -95,8 +93,6 @@ def auto_archive(
         ended = finished_at(path)
         if ended is not None and now - ended >= limit:
             done.append(
-                archive(
-                    path, conclusion=AUTO_CONCLUSION, verified=False, root=archive_at, clock=clock, auto=True
-                )
+                archive(path, conclusion=AUTO_CONCLUSION, verified=False, root=archive_at, clock=clock, auto=True)
             )
     return done

@@ -26,9 +26,7 @@ def _when(ts: Any) -> str:
 
 def render_index(index: dict[str, Any]) -> str:
     rows = []
-    for e in sorted(
-        index.get("entries", []), key=lambda e: (-float(e.get("archived_at") or 0), str(e.get("id")))
-    ):
+    for e in sorted(index.get("entries", []), key=lambda e: (-float(e.get("archived_at") or 0), str(e.get("id")))):
         eid = _cell(e.get("id"))
         link = f'<a href="{eid}/report.html">{eid}</a>'
         strength = _cell(e.get("strength"))

@@ -23,9 +23,7 @@ ACTIONS = ("list", "verify", "auto")
     default=None,
     help="Archive root (default $MQDRILL_ARCHIVE or reports/archive).",
 )
-@click.option(
-    "--days", type=float, default=None, help="auto: age in days (default 30 or $MQDRILL_AUTO_ARCHIVE_DAYS)."
-)
+@click.option("--days", type=float, default=None, help="auto: age in days (default 30 or $MQDRILL_AUTO_ARCHIVE_DAYS).")
 def archive(
     target: str,
     entry: str | None,
@@ -51,9 +49,7 @@ def archive(
         for k, c in results.items():
             click.echo(f"{k}: {'ok' if c.ok else 'CHANGED: ' + c.describe()}")
         if bad:
-            raise ArchiveError(
-                f"{len(bad)} archive entr{'y' if len(bad) == 1 else 'ies'} changed: {', '.join(bad)}"
-            )
+            raise ArchiveError(f"{len(bad)} archive entr{'y' if len(bad) == 1 else 'ies'} changed: {', '.join(bad)}")
         return 0
     if target == "auto":
         for e in arc.auto_archive(archive_at=archive_root, days=days):

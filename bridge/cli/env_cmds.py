@@ -14,9 +14,7 @@ def _print_status(info: dict[str, object]) -> None:
     services = info["services"]
     assert isinstance(services, dict)
     for name, part in services.items():
-        mark = (
-            "up" if part["running"] and part["listening"] else ("paused" if part["state"] == "T" else "down")
-        )
+        mark = "up" if part["running"] and part["listening"] else ("paused" if part["state"] == "T" else "down")
         pid = part["pid"] or "-"
         click.echo(f"  {name:<12} {mark:<7} pid {pid!s:<8} port {part['port']:<6} rss {part['rss_mib']} MiB")
     urls = info["urls"]

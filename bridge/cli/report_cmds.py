@@ -10,9 +10,7 @@ import click
 
 @click.command("report")
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option(
-    "--workers", type=int, default=None, help="Parallel drill reports for a suite (default: cores)."
-)
+@click.option("--workers", type=int, default=None, help="Parallel drill reports for a suite (default: cores).")
 @click.option(
     "--archive-root",
     type=click.Path(path_type=Path),

@@ -63,9 +63,8 @@ def suite(
         options.on_progress, options.on_drill_done = view.on_progress, view.on_done
     if not no_report:
         options.after_suite = suite_report
-    result = run_suite(
-        suite_file, options, lambda drill, progress: build_deps(drill, progress=progress, report=not no_report)
-    )
+    # Each drill writes its verdict; the reports are made together at the end, in parallel.
+    result = run_suite(suite_file, options, lambda drill, progress: build_deps(drill, progress=progress, report=False))
     if junit is not None:
         write_junit(junit, result.name, result.outcomes, result.durations)
     summary: dict[str, Any] = {

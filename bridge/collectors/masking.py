@@ -31,9 +31,7 @@ _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+([A-Za-z0-9\-._~+/]{6,}=*)")
 _URL_CREDENTIALS = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)([^/\s@\"'<>]+)@")
 _XML = re.compile(rf"(?i)<({_KEY})>([^<]*)</\1>")
 _FLAG = re.compile(rf"(?i)(?<![\w-])(--?{_KEY})(\s+)(?![-\s])(\S+)")
-_PAIR = re.compile(
-    rf"(?i)(?<![\w.\-])({_KEY})([\"']?\s*(?:=>|:=|=|:)\s*)(\"[^\"]*\"|'[^']*'|[^\s\"',;&}}\])]+)"
-)
+_PAIR = re.compile(rf"(?i)(?<![\w.\-])({_KEY})([\"']?\s*(?:=>|:=|=|:)\s*)(\"[^\"]*\"|'[^']*'|[^\s\"',;&}}\])]+)")
 _TOKEN_SHAPES = re.compile(
     r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"  # AWS access key id
     r"|\bLTAI[0-9A-Za-z]{12,24}\b"  # Alibaba Cloud AccessKey id

@@ -57,28 +57,20 @@ class LocalEngine:
                 self._check(action)
                 deadline = action.deadline_s or plan.fault.duration_s
                 fid = _fault_id(plan.fault.run_id, index, action)
-                records.append(
-                    faultlog.inject(cfg, fid, action.kind, action.service, action.params, deadline)
-                )
+                records.append(faultlog.inject(cfg, fid, action.kind, action.service, action.params, deadline))
         except MqdrillError:
             for record in reversed(records):
                 faultlog.recover(cfg, record["id"], by="inject-failed")
             raise
         data = {"state_dir": str(cfg.state_dir), "faults": records}
-        return Handle(
-            engine="local", run_id=plan.fault.run_id, ref=",".join(r["id"] for r in records), data=data
-        )
+        return Handle(engine="local", run_id=plan.fault.run_id, ref=",".join(r["id"] for r in records), data=data)
 
     @staticmethod
     def _check(action: LocalAction) -> None:
         if action.kind not in faults.KINDS:
-            raise InjectionError(
-                f"unknown local action kind {action.kind!r}: allowed {', '.join(faults.KINDS)}"
-            )
+            raise InjectionError(f"unknown local action kind {action.kind!r}: allowed {', '.join(faults.KINDS)}")
         if action.service not in TARGET_SERVICES:
-            raise InjectionError(
-                f"unknown local service {action.service!r}: allowed {', '.join(TARGET_SERVICES)}"
-            )
+            raise InjectionError(f"unknown local service {action.service!r}: allowed {', '.join(TARGET_SERVICES)}")
 
     def status(self, handle: Handle) -> FaultState:
         cfg = _config_of(handle)

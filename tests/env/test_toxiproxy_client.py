@@ -87,9 +87,7 @@ def _echo_seconds(port: int) -> float:
     return time.monotonic() - started
 
 
-def test_latency_toxic_delays_traffic_and_removal_restores_it(
-    toxiproxy: ToxiproxyClient, echo_port: int
-) -> None:
+def test_latency_toxic_delays_traffic_and_removal_restores_it(toxiproxy: ToxiproxyClient, echo_port: int) -> None:
     listen = _free_port()
     toxiproxy.ensure_proxy("echo-latency", f"127.0.0.1:{listen}", f"127.0.0.1:{echo_port}")
     base = _echo_seconds(listen)

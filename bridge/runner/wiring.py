@@ -1,0 +1,209 @@
+"""The real parts a drill run uses: engines by name, the open-loop probe and its preflight, the
+collectors (the embedded environment's endpoints and logs, or Kubernetes pod logs and
+Prometheus), and the analysis and report afterwards. `bridge.runner.lifecycle` only sees the
+small protocols in `bridge.runner.ports`; this module is where they meet the real things.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from bridge.engines.base import Engine
+from bridge.engines.registry import get_engine
+from bridge.runner.ports import Collector, LiveStats, ProbeHandle, Progress, RunnerDeps
+from bridge.spec.models import Drill
+
+KUBERNETES_ENGINES = ("chaosmesh", "chaosblade", "blade")
+
+
+class ProbeAdapter:
+    """The probe as the runner sees it: live stats folded to the worst operation."""
+
+    def __init__(self, drill: Drill, run_dir: Path) -> None:
+        from bridge.probes.config import ProbeConfig
+        from bridge.probes.runner import ProbeRunner
+
+        run_id = _run_id(run_dir)
+        self.runner = ProbeRunner(ProbeConfig.from_drill(drill, run_id=run_id), run_dir / "probe.csv")
+        self.ops = tuple(drill.steady_state.probe.operations)
+
+    def start(self) -> None:
+        self.runner.start()
+
+    def stats(self, window_s: float) -> LiveStats:
+        snap = self.runner.stats(window_s)
+        figures = [snap.op(op) for op in self.ops]
+        ratios = [f.success_ratio for f in figures if f.success_ratio is not None]
+        first = figures[0]
+        return LiveStats(count=first.count, success_ratio=min(ratios) if ratios else None, p95_ms=first.p95_ms)
+
+    def stop(self) -> None:
+        self.runner.stop()
+
+
+class _LogSpan:
+    """The log collector behind the runner's start/stop protocol."""
+
+    def __init__(self, collector: object) -> None:
+        self.collector = collector
+
+    def start(self) -> None:
+        self.collector.start()  # type: ignore[attr-defined]
+
+    def stop(self) -> None:
+        self.collector.stop()  # type: ignore[attr-defined]
+
+
+def _run_id(run_dir: Path) -> str:
+    try:
+        return str(json.loads((run_dir / "run.json").read_text())["run_id"])
+    except (OSError, ValueError, KeyError):
+        return run_dir.name
+
+
+def preflight(drill: Drill) -> str | None:
+    """None when the steady state holds in a short probe (and local targets run), else why not."""
+    from bridge.probes.config import ProbeConfig
+    from bridge.probes.runner import steady_state_check
+
+    if drill.engine == "local":
+        missing = _local_targets_down(drill)
+        if missing:
+            return missing
+    elif drill.engine != "blade" or not drill.targets.services:
+        missing = _kubernetes_targets(drill)
+        if missing:
+            return missing
+    check = steady_state_check(ProbeConfig.from_drill(drill, run_id="preflight"), None, drill.steady_state.slo)
+    return None if check.held else "; ".join(check.reasons)
+
+
+def _local_targets_down(drill: Drill) -> str | None:
+    from bridge.env.config import default_config
+    from bridge.env.lifecycle import status
+
+    state = status(default_config())
+    down = [name for name, part in state["services"].items() if not (part["running"] and part["listening"])]
+    if down:
+        return f"the embedded environment is not healthy ({', '.join(down)} down); run `mqdrill env up`"
+    if state["active_faults"]:
+        return f"faults still active in the embedded environment: {', '.join(state['active_faults'])}"
+    return None
+
+
+def _kubernetes_targets(drill: Drill) -> str | None:
+    """Every fault's targets exist, and `mode: all` stays within the blast radius."""
+    from bridge.k8s import Kube
+    from bridge.spec.catalog import load_catalog
+    from bridge.spec.resolve import resolve
+
+    kube = Kube.connect()
+    try:
+        for fault in resolve(drill, load_catalog(), run_id="preflight").faults:
+            t = fault.target
+            pods = kube.list_pods(namespace=t.namespace, labels=dict(t.labels))
+            names = {p["metadata"]["name"] for p in pods}
+            if t.pods:
+                names &= set(t.pods)
+            where = f"namespace {t.namespace} ({', '.join(f'{k}={v}' for k, v in t.labels.items()) or 'named pods'})"
+            if not names:
+                return f"no pod matches the targets of {fault.cause} in {where}"
+            if t.mode == "all" and len(names) > drill.safety.max_pods:
+                limit = drill.safety.max_pods
+                return f"mode all would hit {len(names)} pods in {where}, more than safety.max_pods={limit}"
+    finally:
+        kube.close()
+    return None
+
+
+def local_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
+    """Scrape the demo shop's and the broker's Prometheus endpoints; copy the services' logs for the span."""
+    from bridge.collectors.logs import LogCollector, LogSource
+    from bridge.collectors.scrape import Scraper, ScrapeTarget
+    from bridge.env import rocketmq
+    from bridge.env.config import default_config
+
+    cfg = default_config()
+    targets = [
+        ScrapeTarget("frontend", f"{cfg.url('frontend')}/metrics"),
+        ScrapeTarget("cartservice", f"{cfg.url('cartservice')}/metrics"),
+        ScrapeTarget("broker", f"{cfg.url('broker_metrics')}/metrics"),
+    ]
+    rmq_logs = rocketmq.log_dir(cfg)
+    sources = [
+        LogSource(name, cfg.log_file(name)) for name in ("frontend", "cartservice", "proxy", "broker", "namesrv")
+    ]
+    sources += [
+        LogSource("broker", rmq_logs / "broker.log"),
+        LogSource("proxy", rmq_logs / "proxy.log"),
+        LogSource("namesrv", rmq_logs / "namesrv.log"),
+    ]
+    return [
+        Scraper(targets, run_dir / "metrics.csv", interval_s=2.0),
+        _LogSpan(LogCollector(sources, run_dir / "logs")),
+    ]
+
+
+def kubernetes_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
+    from bridge.collectors.kubernetes import collectors_for_drill
+    from bridge.k8s import Kube
+    from bridge.spec.catalog import load_catalog
+    from bridge.spec.resolve import resolve
+
+    catalog = load_catalog()
+    resolved = resolve(drill, catalog, run_id=_run_id(run_dir))
+    return list(collectors_for_drill(Kube.connect(), resolved, catalog, run_dir))
+
+
+def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
+    if drill.engine == "local":
+        return local_collectors(drill, run_dir)
+    if drill.engine == "blade" and drill.targets.services:
+        return []  # blade on a host: nothing of ours to scrape there
+    return kubernetes_collectors(drill, run_dir)
+
+
+def analyse(run_dir: Path) -> None:
+    from bridge.analysis import write_verdict
+
+    write_verdict(run_dir)
+
+
+def analyse_and_report(run_dir: Path) -> None:
+    from bridge.report.build import analyse_and_report as build
+
+    build(run_dir)
+
+
+def suite_report(suite_dir: Path) -> None:
+    """Every drill's report and the suite report (dependency matrix), generated in parallel."""
+    from bridge.report.build import report_suite
+
+    report_suite(suite_dir)
+
+
+def engine_cache() -> Callable[[str], Engine]:
+    """One engine instance per name for the whole drill (engines may hold connections)."""
+    made: dict[str, Engine] = {}
+
+    def engine_for(name: str) -> Engine:
+        if name not in made:
+            made[name] = get_engine(name)
+        return made[name]
+
+    return engine_for
+
+
+def build_deps(drill: Drill, *, progress: Callable[[Progress], None] | None = None, report: bool = True) -> RunnerDeps:
+    """The deps of a real run; ``report`` False writes only verdict.json (a suite reports at the end)."""
+    probe_for: Callable[[Drill, Path], ProbeHandle] = ProbeAdapter
+    return RunnerDeps(
+        engine_for=engine_cache(),
+        probe_for=probe_for,
+        preflight=preflight,
+        collectors_for=collectors_for,
+        after_run=analyse_and_report if report else analyse,
+        progress=progress or (lambda p: None),
+    )
