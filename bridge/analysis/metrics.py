@@ -17,6 +17,8 @@ from bridge.analysis.windows import Windows
 
 DELAY_NAME = re.compile(r"delay", re.I)
 BACKLOG_NAME = re.compile(r"lag|backlog|accumulat", re.I)
+# A backlog is a count of messages; "lag latency" style metrics are times and belong to the delay figures.
+NOT_BACKLOG = re.compile(r"delay|latency", re.I)
 
 
 def unit_of(name: str) -> str:
@@ -42,7 +44,8 @@ def series(
         return None
     name = names[0]
     agg = pl.col("value").max() if how == "max" else pl.col("value").sum()
-    series = metrics.filter(pl.col("name") == name).group_by("t").agg(agg).sort("t")
+    # Negative values are exporter sentinels (RocketMQ reports Long.MIN_VALUE lag with no consumer), not data.
+    series = metrics.filter((pl.col("name") == name) & (pl.col("value") >= 0)).group_by("t").agg(agg).sort("t")
     return name, series
 
 
@@ -63,7 +66,7 @@ def consume_figures(metrics: pl.DataFrame, w: Windows) -> dict[str, Any]:
                 "unit": unit_of(name),
                 "at_s_after_fault_start": round(row["t"] - lo, 3),
             }
-    backlog = series(metrics, BACKLOG_NAME, DELAY_NAME, "sum")
+    backlog = series(metrics, BACKLOG_NAME, NOT_BACKLOG, "sum")
     if backlog is not None and lo is not None and hi is not None:
         out["backlog"] = _backlog(*backlog, w, lo, hi)
     return out

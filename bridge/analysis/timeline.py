@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 
 from bridge.analysis.analyze import Analysis
-from bridge.analysis.metrics import BACKLOG_NAME, DELAY_NAME, series, unit_of
+from bridge.analysis.metrics import BACKLOG_NAME, DELAY_NAME, NOT_BACKLOG, series, unit_of
 
 
 def origin(a: Analysis) -> float:
@@ -43,7 +43,7 @@ def consume_series(a: Analysis) -> dict[str, tuple[str, str, pl.DataFrame]]:
     t0 = origin(a)
     for key, found in (
         ("delay", series(a.run.metrics, DELAY_NAME, None, "max")),
-        ("backlog", series(a.run.metrics, BACKLOG_NAME, DELAY_NAME, "sum")),
+        ("backlog", series(a.run.metrics, BACKLOG_NAME, NOT_BACKLOG, "sum")),
     ):
         if found is not None:
             name, frame = found

@@ -198,3 +198,16 @@ def test_operation_probed_only_during_recovery_does_not_block(tmp_path: Path) ->
     run = write_run(tmp_path / "r", sc, probes=pl.concat([frame, late]).sort("t"))
     a = analyze(run)
     assert a.ops == ["add_to_cart", "cart_visible"] and a.decision.strength == "strong"
+
+
+def test_backlog_is_a_message_count_and_exporter_sentinels_are_ignored(tmp_path: Path) -> None:
+    """RocketMQ exports lag latency (a time, Long.MIN_VALUE with no consumer) beside lag in messages."""
+    run = tmp_path / "run"
+    write_run(run, Scenario(backlog=True))
+    metrics = (run / "metrics.csv").read_text().splitlines()
+    t_values = sorted({float(line.split(",")[0]) for line in metrics[1:]})
+    extra = [f"{t},broker,rocketmq_consumer_lag_latency_milliseconds,-9.223372036854776e+18,{{}}" for t in t_values]
+    (run / "metrics.csv").write_text("\n".join([*metrics, *extra]) + "\n")
+    consume = analyze(run).consume
+    assert "latency" not in consume["backlog"]["metric"]
+    assert consume["backlog"]["peak"] >= 0
