@@ -1,5 +1,5 @@
-"""One drill, start to end: preflight → baseline → inject+confirm → fault → recover+confirm →
-recovery → collect → analysis.
+"""One drill, start to end: preflight (targets, then the steady state over the first seconds of
+the baseline) → baseline → inject+confirm → fault → recover+confirm → recovery → collect → analysis.
 
 Recovery is guaranteed by structure: right after each confirmed inject its recovery is pushed
 onto an ExitStack, the body sits in try/finally, and signals become an exception (bridge.signals)
@@ -207,7 +207,7 @@ def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResu
     deps, drill, rundir = run.deps, run.drill, run.rundir
     reason = deps.preflight(drill)
     if reason is not None:
-        raise PreflightError(f"preflight: the steady state does not hold before injecting: {reason}")
+        raise PreflightError(f"preflight: {reason}")
     probe = deps.probe_for(drill, rundir.path)
     probe.start()
     services.callback(probe.stop)
@@ -217,7 +217,14 @@ def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResu
         services.callback(collector.stop)
     w = drill.windows
     rundir.event("phase", phase="baseline")
-    run.wait(w.baseline, "baseline")
+    # The steady-state check of the preflight is the start of the baseline: the same probe, the
+    # same rows, no extra wall time; a failing check stops the drill before anything is injected.
+    check_s = min(probe.check_s(), w.baseline)
+    run.wait(check_s, "baseline")
+    reason = probe.check()
+    if reason is not None:
+        raise PreflightError(f"preflight: the steady state does not hold before injecting: {reason}")
+    run.wait(w.baseline - check_s, "baseline")
     run.inject_all(faults)
     rundir.event("phase", phase="fault")
     try:

@@ -27,6 +27,14 @@ class ProbeHandle(Protocol):
 
     def stats(self, window_s: float) -> LiveStats: ...
 
+    def check_s(self) -> float:
+        """How long the steady-state check needs to see enough samples."""
+        ...
+
+    def check(self) -> str | None:
+        """None when the SLO held over everything probed so far, else why not."""
+        ...
+
     def stop(self) -> None: ...
 
 
@@ -52,7 +60,9 @@ class RunnerDeps:
 
     engine_for: Callable[[str], Engine]
     probe_for: Callable[[Drill, Path], ProbeHandle]
-    preflight: Callable[[Drill], str | None]  # None when the steady state holds, else why not
+    # None when the targets are there and healthy, else why not. The steady-state half of the
+    # preflight runs on the probe itself, over the first seconds of the baseline (ProbeHandle.check).
+    preflight: Callable[[Drill], str | None]
     collectors_for: Callable[[Drill, Path], list[Collector]] = field(default=lambda d, p: [])
     after_run: Callable[[Path], None] | None = None  # analysis + report, when installed
     clock: Callable[[], float] = field(default=__import__("time").time)

@@ -7,6 +7,7 @@ small protocols in `bridge.runner.ports`; this module is where they meet the rea
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,7 +27,9 @@ class ProbeAdapter:
         from bridge.probes.runner import ProbeRunner
 
         run_id = _run_id(run_dir)
-        self.runner = ProbeRunner(ProbeConfig.from_drill(drill, run_id=run_id), run_dir / "probe.csv")
+        self.config = ProbeConfig.from_drill(drill, run_id=run_id)
+        self.slo = drill.steady_state.slo
+        self.runner = ProbeRunner(self.config, run_dir / "probe.csv")
         self.ops = tuple(drill.steady_state.probe.operations)
 
     def start(self) -> None:
@@ -38,6 +41,17 @@ class ProbeAdapter:
         ratios = [f.success_ratio for f in figures if f.success_ratio is not None]
         first = figures[0]
         return LiveStats(count=first.count, success_ratio=min(ratios) if ratios else None, p95_ms=first.p95_ms)
+
+    def check_s(self) -> float:
+        from bridge.probes.runner import preflight_duration_s
+
+        return preflight_duration_s(self.config, self.slo)
+
+    def check(self) -> str | None:
+        from bridge.probes.runner import judge
+
+        reasons = judge(self.runner.stats(math.inf), self.config, self.slo)
+        return "; ".join(reasons) if reasons else None
 
     def stop(self) -> None:
         self.runner.stop()
@@ -64,20 +78,12 @@ def _run_id(run_dir: Path) -> str:
 
 
 def preflight(drill: Drill) -> str | None:
-    """None when the steady state holds in a short probe (and local targets run), else why not."""
-    from bridge.probes.config import ProbeConfig
-    from bridge.probes.runner import steady_state_check
-
+    """None when the drill's targets are found (and, locally, the environment is healthy), else why not."""
     if drill.engine == "local":
-        missing = _local_targets_down(drill)
-        if missing:
-            return missing
-    elif drill.engine != "blade" or not drill.targets.services:
-        missing = _kubernetes_targets(drill)
-        if missing:
-            return missing
-    check = steady_state_check(ProbeConfig.from_drill(drill, run_id="preflight"), None, drill.steady_state.slo)
-    return None if check.held else "; ".join(check.reasons)
+        return _local_targets_down(drill)
+    if drill.engine != "blade" or not drill.targets.services:
+        return _kubernetes_targets(drill)
+    return None
 
 
 def _local_targets_down(drill: Drill) -> str | None:

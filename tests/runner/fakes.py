@@ -73,6 +73,13 @@ class FakeProbe:
         phase = self.phase_of() if self.phase_of else "baseline"
         return LiveStats(count=int(window_s * 10), success_ratio=self.ratio_during.get(phase, 1.0), p95_ms=20.0)
 
+    def check_s(self) -> float:
+        return 3.0
+
+    def check(self) -> str | None:
+        ratio = self.ratio_during.get("preflight", 1.0)
+        return None if ratio >= 0.99 else f"add_to_cart: success ratio {ratio:.3f} < 0.99"
+
     def stop(self) -> None:
         self.stopped = True
 

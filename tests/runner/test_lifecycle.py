@@ -133,3 +133,13 @@ def test_a_second_signal_during_recovery_does_not_stop_it(tmp_path: Path) -> Non
     result = run_drill(drill(windows=WINDOWS), deps_for(engine, clock, FakeProbe(clock)), out=tmp_path / "r")
     assert engine.active == {} and result.recovery_errors == []
     assert result.status == "aborted"
+
+
+def test_a_steady_state_that_fails_at_the_start_of_the_baseline_injects_nothing(tmp_path: Path) -> None:
+    clock, engine = FakeClock(), FakeEngine()
+    probe = FakeProbe(clock, ratio_during={"preflight": 0.5})
+    result = run_drill(drill(windows=WINDOWS), deps_for(engine, clock, probe), out=tmp_path / "r")
+    assert result.status == "failed" and "steady state does not hold" in (result.reason or "")
+    assert "success ratio 0.500" in (result.reason or "")
+    assert engine.calls == [] and probe.stopped
+    assert "inject:requested" not in _steps(result.run_dir)

@@ -61,6 +61,12 @@ class QuietProbe:
     def stats(self, window_s: float) -> LiveStats:
         return LiveStats(10, 1.0, 10.0)
 
+    def check_s(self) -> float:
+        return 0.1
+
+    def check(self) -> str | None:
+        return None
+
 
 def _factory(
     engine: RecordingEngine, strength: Callable[[Drill], str] = lambda d: d.expected
