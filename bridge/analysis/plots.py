@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.axes import Axes
@@ -11,6 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from bridge.analysis.analyze import Analysis
+from bridge.analysis.history import Record, changes, series
 from bridge.analysis.slo import is_visibility_op
 from bridge.analysis.suite import SuiteData, dependency_matrix
 from bridge.analysis.timeline import consume_series, markers, origin, per_second
@@ -150,3 +153,32 @@ def _tally(scenarios: list[str]) -> str:
     counts = Counter(s.rsplit(": ", 1)[-1] for s in scenarios)
     order = ("strong", "weak", "inconclusive")
     return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
+
+
+def history(records: list[Record]) -> Figure | None:
+    """One line per (app, dependency, scenario): its verdicts over time; a weak → strong step is marked."""
+    lines = series(records)
+    if not lines:
+        return None
+    levels = {"weak": 0, "inconclusive": 1, "strong": 2}
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(lines)))
+    regressions = {(c.app, c.dependency, c.scenario, c.after.run_id) for c in changes(records) if c.regression}
+    for n, ((app, dep, scenario), recs) in enumerate(sorted(lines.items())):
+        xs = [
+            float(mdates.date2num(datetime.fromisoformat(r.started_at.replace("Z", "+00:00"))))  # type: ignore[no-untyped-call]
+            for r in recs
+            if r.started_at
+        ]
+        ys = [n + 0.25 * (levels.get(r.strength, 1) - 1) for r in recs if r.started_at]
+        ax.plot(xs, ys, color="#999999", lw=0.8)
+        for x, y, r in zip(xs, ys, [r for r in recs if r.started_at], strict=True):
+            ax.scatter([x], [y], color=STRENGTH_COLOUR.get(r.strength, "#cccccc"), s=30, zorder=3)
+            if (app, dep, scenario, r.run_id) in regressions:
+                ax.annotate("regression", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, color="red")
+    ax.set_yticks(range(len(lines)), [f"{a} → {d} ({s})" for a, d, s in sorted(lines)])
+    ax.set_ylim(-0.6, len(lines) - 0.4)
+    ax.xaxis_date()
+    ax.set_xlabel("when the drill ran (dots: weak low, strong high in each row)")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig

@@ -13,7 +13,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Records and changes as JSON.")
 def history(app: str | None, dependency: str | None, as_json: bool) -> int:
     """Verdicts over time from runs, suites and the archive; regressions (weak → strong) stand out."""
-    from bridge.history import changes, collect, series
+    from bridge.analysis.history import changes, collect, series
     from bridge.paths import reports_dir
 
     root = reports_dir()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bridge.history import changes, collect, series
+from bridge.analysis.history import changes, collect, series
 
 
 def _run(
@@ -57,3 +57,16 @@ def test_damaged_runs_are_skipped(tmp_path: Path) -> None:
     (bad / "run.json").write_text("{not json")
     (bad / "verdict.json").write_text("{}")
     assert [r.run_dir for r in collect([tmp_path])] == [str(d)]
+
+
+def test_the_history_figure_marks_the_regression(tmp_path: Path) -> None:
+    from bridge.analysis.plots import history
+
+    _run(tmp_path, "a", "2026-10-01T10:00:00.000Z", "weak")
+    _run(tmp_path, "b", "2026-11-28T10:00:00.000Z", "strong")
+    fig = history(collect([tmp_path]))
+    assert fig is not None
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["regression"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["frontend → broker (broker-unavailable)"]
+    assert history([]) is None
