@@ -38,6 +38,8 @@ def _windows(drill: object, baseline: str | None, fault: str | None, recovery: s
 @click.option("--recovery", help="Recovery window, e.g. 60s.")
 @click.option("--out", type=click.Path(path_type=Path), help="The run directory itself (default reports/runs/<id>).")
 @click.option("--no-report", is_flag=True, help="Skip the analysis and the HTML report after the run.")
+@click.option("--kubeconfig", help="Kubeconfig for the Kubernetes engines (default: the usual lookup).")
+@click.option("--context", help="Kubeconfig context.")
 @click.option("--json", "as_json", is_flag=True, help="Quiet; print the result as JSON.")
 def run(
     file: str | None,
@@ -49,6 +51,8 @@ def run(
     recovery: str | None,
     out: Path | None,
     no_report: bool,
+    kubeconfig: str | None,
+    context: str | None,
     as_json: bool,
 ) -> int:
     """Run one drill: preflight, baseline, fault, recovery, collect, then analyse and report."""
@@ -69,7 +73,7 @@ def run(
     drill = _windows(drill, baseline, fault, recovery)  # type: ignore[assignment]
     drills.check_drill(drill, source)
     progress = None if as_json else LineProgress(drill.display_name)
-    deps = build_deps(drill, progress=progress, report=not no_report)
+    deps = build_deps(drill, progress=progress, report=not no_report, kubeconfig=kubeconfig, context=context)
     try:
         result = run_drill(drill, deps, out=out, source=source)
     finally:
@@ -105,19 +109,36 @@ def run(
 @click.argument("run_dir", required=False)
 @click.option("--all", "all_", is_flag=True, help="Every leftover in the ledger, and labelled objects in the cluster.")
 @click.option("--kubernetes/--no-kubernetes", default=False, help="Also sweep the cluster by the managed-by label.")
+@click.option("--kubeconfig", help="Kubeconfig for the Kubernetes engines (default: the usual lookup).")
+@click.option("--context", help="Kubeconfig context.")
+@click.option(
+    "--force-clean",
+    is_flag=True,
+    help="Remove finalizers an experiment is stuck on (Chaos Mesh's "
+    "documented cleanFinalizer annotation; ChaosBlade finalizers). Only when the operator cannot.",
+)
 @click.option("--json", "as_json", is_flag=True)
-def recover(run_dir: str | None, all_: bool, kubernetes: bool, as_json: bool) -> int:
+def recover(
+    run_dir: str | None,
+    all_: bool,
+    kubernetes: bool,
+    kubeconfig: str | None,
+    context: str | None,
+    force_clean: bool,
+    as_json: bool,
+) -> int:
     """End every leftover fault of a run (or all of them) and report what was found."""
-    from bridge.engines.registry import get_engine
     from bridge.paths import ledger_dir
     from bridge.runner.ledger import Ledger
     from bridge.runner.recover import recover_leftovers, run_id_of
+    from bridge.runner.wiring import engine_cache
 
     if (run_dir is None) == (not all_):
         raise InputError("give a RUN directory (or run id) or --all")
     run_id = run_id_of(run_dir) if run_dir is not None else None
     sweep = ("chaosmesh", "chaosblade") if kubernetes else ()
-    report = recover_leftovers(Ledger(ledger_dir()), lambda name: get_engine(name), run_id=run_id, sweep_engines=sweep)
+    engines = engine_cache(kubeconfig=kubeconfig, context=context, force_clean=force_clean)
+    report = recover_leftovers(Ledger(ledger_dir()), engines, run_id=run_id, sweep_engines=sweep)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))
     else:

@@ -190,23 +190,41 @@ def suite_report(suite_dir: Path) -> None:
     report_suite(suite_dir)
 
 
-def engine_cache() -> Callable[[str], Engine]:
+def engine_options(
+    name: str, *, kubeconfig: str | None = None, context: str | None = None, force_clean: bool = False
+) -> dict[str, object]:
+    """Constructor options an engine understands: the cluster connection for the Kubernetes engines,
+    and force-clean of stuck finalizers only when the user asked for it."""
+    if name in ("chaosmesh", "chaosblade"):
+        opts: dict[str, object] = {"kubeconfig": kubeconfig, "context": context}
+        return {**opts, "force_clean": True} if force_clean else opts
+    return {}
+
+
+def engine_cache(**options: object) -> Callable[[str], Engine]:
     """One engine instance per name for the whole drill (engines may hold connections)."""
     made: dict[str, Engine] = {}
 
     def engine_for(name: str) -> Engine:
         if name not in made:
-            made[name] = get_engine(name)
+            made[name] = get_engine(name, **engine_options(name, **options))  # type: ignore[arg-type]
         return made[name]
 
     return engine_for
 
 
-def build_deps(drill: Drill, *, progress: Callable[[Progress], None] | None = None, report: bool = True) -> RunnerDeps:
+def build_deps(
+    drill: Drill,
+    *,
+    progress: Callable[[Progress], None] | None = None,
+    report: bool = True,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+) -> RunnerDeps:
     """The deps of a real run; ``report`` False writes only verdict.json (a suite reports at the end)."""
     probe_for: Callable[[Drill, Path], ProbeHandle] = ProbeAdapter
     return RunnerDeps(
-        engine_for=engine_cache(),
+        engine_for=engine_cache(kubeconfig=kubeconfig, context=context),
         probe_for=probe_for,
         preflight=preflight,
         collectors_for=collectors_for,
