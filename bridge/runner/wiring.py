@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
+from bridge.errors import RecoveryError
 from bridge.runner.ports import Collector, LiveStats, ProbeHandle, Progress, RunnerDeps
 from bridge.spec.models import Drill
 
@@ -87,15 +88,34 @@ def preflight(drill: Drill) -> str | None:
 
 
 def _local_targets_down(drill: Drill) -> str | None:
+    """The services this drill acts on are up, and no other fault is on them right now.
+
+    Only the drill's own targets are checked: in a parallel suite another drill may have a
+    different component down at this moment, which is that drill's business; whether the shop
+    still works is what the steady-state check at the start of the baseline decides.
+    """
+    from bridge.engines.local_plan import actions
+    from bridge.env import faultlog
     from bridge.env.config import default_config
     from bridge.env.lifecycle import status
+    from bridge.spec.catalog import load_catalog
+    from bridge.spec.resolve import resolve
 
-    state = status(default_config())
-    down = [name for name, part in state["services"].items() if not (part["running"] and part["listening"])]
+    cfg = default_config()
+    targets = {a.service for f in resolve(drill, load_catalog(), run_id="preflight").faults for a in actions(f)}
+    parts = status(cfg)["services"]
+    down = sorted(t for t in targets if t in parts and not (parts[t]["running"] and parts[t]["state"] != "T"))
     if down:
-        return f"the embedded environment is not healthy ({', '.join(down)} down); run `mqdrill env up`"
-    if state["active_faults"]:
-        return f"faults still active in the embedded environment: {', '.join(state['active_faults'])}"
+        return f"target service(s) not running in the embedded environment: {', '.join(down)}; run `mqdrill env up`"
+    busy = []
+    for fid in faultlog.active_ids(cfg):
+        try:
+            if faultlog.load(cfg, fid).get("service") in targets:
+                busy.append(fid)
+        except RecoveryError:
+            continue  # recovered and removed between the listing and now
+    if busy:
+        return f"another fault is active on this drill's targets: {', '.join(busy)}"
     return None
 
 
