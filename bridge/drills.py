@@ -83,10 +83,6 @@ def validate_file(path: str) -> Validation:
         return Validation(path, False, None, str(exc))
 
 
-def load_drill_file(path: str) -> Drill:
-    return load_drill(path)
-
-
 def drill_from_flags(scenario: str, cause: str | None, engine: str) -> Drill:
     """A drill for `--scenario/--cause`: the demo shop's defaults for everything else."""
     data: dict[str, Any] = {"apiVersion": API_VERSION, "kind": "Drill", "scenario": scenario, "engine": engine}
@@ -98,6 +94,23 @@ def drill_from_flags(scenario: str, cause: str | None, engine: str) -> Drill:
         err = exc.errors(include_url=False)[0]
         flag = {"scenario": "--scenario", "causes": "--cause", "engine": "--engine"}.get(str(err["loc"][0]), "flags")
         raise InputError(f"{flag}: {err['msg']} (got {err.get('input')!r:.60})") from None
+
+
+def drill_from_args(file: str | None, scenario: str | None, cause: str | None, engine: str | None) -> tuple[Drill, str]:
+    """The drill a command names, `FILE` or `--scenario [--cause]`, with `--engine` applied; and how to
+    name it in errors."""
+    if (file is None) == (scenario is None):
+        raise InputError("give a drill FILE or --scenario (with optional --cause), not both")
+    if file is not None and cause is not None:
+        raise InputError("--cause goes with --scenario; in a drill file set `causes`")
+    if file is not None:
+        drill, source = load_drill(file), file
+    else:
+        assert scenario is not None
+        drill, source = drill_from_flags(scenario, cause, engine or "local"), "--scenario"
+    if engine is not None:
+        drill = drill.model_copy(update={"engine": engine})
+    return drill, source
 
 
 def plan_document(drill: Drill, *, source: str, kubeconfig: str | None = None) -> dict[str, Any]:

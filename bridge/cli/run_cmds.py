@@ -61,15 +61,7 @@ def run(
     from bridge.runner.lifecycle import run_drill
     from bridge.runner.wiring import build_deps
 
-    if (file is None) == (scenario is None):
-        raise InputError("give a drill FILE or --scenario (with optional --cause), not both")
-    if file is not None:
-        drill, source = drills.load_drill_file(file), file
-    else:
-        assert scenario is not None
-        drill, source = drills.drill_from_flags(scenario, cause, engine or "local"), "--scenario"
-    if engine is not None:
-        drill = drill.model_copy(update={"engine": engine})
+    drill, source = drills.drill_from_args(file, scenario, cause, engine)
     drill = _windows(drill, baseline, fault, recovery)  # type: ignore[assignment]
     drills.check_drill(drill, source)
     progress = None if as_json else LineProgress(drill.display_name)

@@ -68,17 +68,7 @@ def plan(
     file: str | None, scenario: str | None, cause: str | None, engine: str | None, kubeconfig: str | None, as_json: bool
 ) -> int:
     """Print exactly what a drill would apply (objects, blade argv, local actions), touching nothing."""
-    if (file is None) == (scenario is None):
-        raise InputError("give a drill FILE or --scenario (with optional --cause), not both")
-    if file is not None and cause is not None:
-        raise InputError("--cause goes with --scenario; in a drill file set `causes`")
-    if file is not None:
-        drill, source = drills.load_drill_file(file), file
-    else:
-        assert scenario is not None
-        drill, source = drills.drill_from_flags(scenario, cause, engine or "local"), "--scenario"
-    if engine is not None:
-        drill = drill.model_copy(update={"engine": engine})
+    drill, source = drills.drill_from_args(file, scenario, cause, engine)
     doc = drills.plan_document(drill, source=source, kubeconfig=kubeconfig)
     if as_json:
         _echo_json(doc)
