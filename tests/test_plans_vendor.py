@@ -133,3 +133,18 @@ def test_client_side_causes_are_placed_on_the_client() -> None:
     p2 = _plans("consumer-backlog", "client-delay", "chaosblade")[0]
     matchers = {m["name"]: m["value"] for m in p2.objects[0]["spec"]["experiments"][0]["matchers"]}
     assert matchers["consumerGroup"] == ["CID_CART"] and "producerGroup" not in matchers
+
+
+def test_network_faults_on_a_client_aim_at_the_middleware_not_at_the_clients_other_traffic() -> None:
+    cm = _plans("consumer-backlog", "network-drop", "chaosmesh")[0].objects[0]["spec"]
+    assert cm["selector"]["labelSelectors"] == {"app": "cartservice"}
+    assert cm["target"]["selector"]["expressionSelectors"] == [
+        {"key": "app.kubernetes.io/name", "operator": "In", "values": ["rocketmq-proxy", "rocketmq-broker"]}
+    ]
+    argv = _plans("consumer-backlog", "network-drop", "blade")[0].argv
+    assert [a[a.index("--destination-port") + 1] for a in argv if "--destination-port" in a] == ["8081"]
+    assert all("8090" not in a for a in argv), "never the cart's own HTTP port"
+    delay = _plans("consumer-backlog", "network-delay", "blade")[0].argv[0]
+    assert delay[delay.index("--remote-port") + 1] == "8081,10911"
+    local = _plans("consumer-backlog", "network-drop", "local")[0].local
+    assert [(a.kind, a.service, a.params["client"]) for a in local] == [("proxy-down", "proxy", "cartservice")]

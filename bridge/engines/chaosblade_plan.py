@@ -58,6 +58,20 @@ def _drop_experiments(port: int, direction: str) -> list[tuple[str, dict[str, Fl
     return out
 
 
+def _client_drop_experiments(port: int, direction: str) -> list[tuple[str, dict[str, FlagValue]]]:
+    """network drop on a client pod: its traffic to the middleware port (out), the answers (in), or both."""
+    out: list[tuple[str, dict[str, FlagValue]]] = []
+    if direction in ("to", "both"):
+        out.append(("drop", {"destination-port": str(port), "network-traffic": "out"}))
+    if direction in ("from", "both"):
+        out.append(("drop", {"source-port": str(port), "network-traffic": "in"}))
+    return out
+
+
+def _middleware_ports(catalog: Catalog) -> str:
+    return ",".join(str(catalog.components[c].port) for c in ("proxy", "broker"))
+
+
 def experiments(fault: Fault, catalog: Catalog, *, host: bool) -> list[Experiment]:
     """The experiments for one fault, on Kubernetes pods or (``host``) on this host's processes."""
     comp = catalog.components[fault.component]
@@ -83,14 +97,20 @@ def experiments(fault: Fault, catalog: Catalog, *, host: bool) -> list[Experimen
         return [exp(pod, "process", "stop", {"process": comp.process})]
     if cause == "process-kill":
         return [exp(pod, "process", "kill", {"process": comp.process, "signal": "9"})]
+    on_client = fault.component in ("frontend", "cartservice")
     if cause in ("network-delay", "network-loss"):
-        flags: dict[str, FlagValue] = {"interface": str(p["interface"]), "local-port": str(comp.port)}
+        # On a middleware pod, its own port; on a client pod, the ports it reaches RocketMQ on.
+        ports = {"remote-port": _middleware_ports(catalog)} if on_client else {"local-port": str(comp.port)}
+        flags: dict[str, FlagValue] = {"interface": str(p["interface"]), **ports}
         if cause == "network-delay":
             flags.update({"time": str(p["latency_ms"]), "offset": str(p["jitter_ms"])})
             return [exp(pod, "network", "delay", flags)]
         flags["percent"] = str(p["loss_percent"])
         return [exp(pod, "network", "loss", flags)]
     if cause == "network-drop":
+        if on_client:  # the client cut off from the proxy, its only way to the brokers in RocketMQ 5
+            port = catalog.components["proxy"].port
+            return [exp(pod, "network", a, f) for a, f in _client_drop_experiments(port, str(p["direction"]))]
         return [exp(pod, "network", a, f) for a, f in _drop_experiments(comp.port, str(p["direction"]))]
     if cause == "cpu-full":
         return [exp(pod, "cpu", "fullload", {"cpu-percent": str(p["cpu_load"])})]

@@ -32,13 +32,19 @@ def _mode(target: Target) -> dict[str, Any]:
     return mode
 
 
+# A client's path to RocketMQ 5: the proxy (gRPC) and the brokers behind it.
+MIDDLEWARE_PEERS = ("proxy", "broker")
+
+
 def _client_target(fault: Fault, catalog: Catalog) -> dict[str, Any] | None:
-    """The peer side of a network fault: the client app(s) whose path to the component is hit."""
+    """The peer side of a network fault: the client app(s) whose path to the component is hit, or,
+    for a fault placed on a client, the middleware it talks to (so its other traffic is untouched)."""
     client = str(fault.params.get("client", "all"))
     if fault.component in CLIENT_APPS:
-        return None  # the fault sits on a client already: all of its traffic is affected
-    apps = CLIENT_APPS if client == "all" else (client,)
-    label_sets = [catalog.components[a].kubernetes.labels for a in apps]
+        peers: tuple[str, ...] = MIDDLEWARE_PEERS
+    else:
+        peers = CLIENT_APPS if client == "all" else (client,)
+    label_sets = [catalog.components[a].kubernetes.labels for a in peers]
     keys = {k for labels in label_sets for k in labels}
     sel: dict[str, Any] = {"namespaces": [fault.target.namespace]}
     if len(label_sets) == 1:
