@@ -29,6 +29,12 @@ class Record:
     recovered: bool | None
     expected: str
     run_dir: str
+    channel: str = ""  # how the app used the dependency (rocketmq | http): a different experiment
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What makes two verdicts comparable: same app, dependency, scenario and channel."""
+        return (self.app, self.dependency, self.scenario, self.channel)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -36,11 +42,12 @@ class Record:
 
 @dataclass(frozen=True)
 class Change:
-    """Two consecutive verdicts of the same (app, dependency, scenario) that differ."""
+    """Two consecutive verdicts of the same (app, dependency, scenario, channel) that differ."""
 
     app: str
     dependency: str
     scenario: str
+    channel: str
     before: Record
     after: Record
 
@@ -53,6 +60,7 @@ class Change:
             "app": self.app,
             "dependency": self.dependency,
             "scenario": self.scenario,
+            "channel": self.channel,
             "from": self.before.strength,
             "to": self.after.strength,
             "regression": self.regression,
@@ -87,6 +95,7 @@ def _records_of(run_dir: Path) -> list[Record]:
             recovered=v.get("recovered"),
             expected=str(v.get("expected")),
             run_dir=str(run_dir),
+            channel=str(meta.get("channel") or ""),
         )
         for v in verdicts
     ]
@@ -109,24 +118,28 @@ def collect(roots: Iterable[Path], *, app: str | None = None, dependency: str | 
 
 
 def changes(records: list[Record]) -> list[Change]:
-    """Where a verdict differs from the previous conclusive one for the same (app, dependency, scenario);
+    """Where a verdict differs from the previous conclusive one for the same (app, dependency, scenario, channel);
     inconclusive runs say nothing about the dependency, so they neither start nor break a change."""
-    last: dict[tuple[str, str, str], Record] = {}
+    last: dict[tuple[str, str, str, str], Record] = {}
     out: list[Change] = []
     for r in records:
         if r.strength not in ("strong", "weak"):
             continue
-        key = (r.app, r.dependency, r.scenario)
-        prev = last.get(key)
+        prev = last.get(r.key)
         if prev is not None and prev.strength != r.strength:
-            out.append(Change(r.app, r.dependency, r.scenario, prev, r))
-        last[key] = r
+            out.append(Change(r.app, r.dependency, r.scenario, r.channel, prev, r))
+        last[r.key] = r
     return out
 
 
-def series(records: list[Record]) -> dict[tuple[str, str, str], list[Record]]:
-    """Records grouped by (app, dependency, scenario), each oldest first: one line of the history figure."""
-    out: dict[tuple[str, str, str], list[Record]] = {}
+def series(records: list[Record]) -> dict[tuple[str, str, str, str], list[Record]]:
+    """Records grouped by (app, dependency, scenario, channel), each oldest first: one line of the figure."""
+    out: dict[tuple[str, str, str, str], list[Record]] = {}
     for r in records:
-        out.setdefault((r.app, r.dependency, r.scenario), []).append(r)
+        out.setdefault(r.key, []).append(r)
     return out
+
+
+def label(key: tuple[str, str, str, str]) -> str:
+    app, dependency, scenario, channel = key
+    return f"{app} → {dependency} ({scenario}{', ' + channel if channel else ''})"

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from bridge.analysis.analyze import Analysis
-from bridge.analysis.history import Record, changes, series
+from bridge.analysis.history import Record, changes, label, series
 from bridge.analysis.slo import is_visibility_op
 from bridge.analysis.suite import SuiteData, dependency_matrix
 from bridge.analysis.timeline import consume_series, markers, origin, per_second
@@ -162,8 +162,8 @@ def history(records: list[Record]) -> Figure | None:
         return None
     levels = {"weak": 0, "inconclusive": 1, "strong": 2}
     fig, ax = plt.subplots(figsize=(9, 1.2 + 0.35 * len(lines)))
-    regressions = {(c.app, c.dependency, c.scenario, c.after.run_id) for c in changes(records) if c.regression}
-    for n, ((app, dep, scenario), recs) in enumerate(sorted(lines.items())):
+    regressions = {(c.after.key, c.after.run_id) for c in changes(records) if c.regression}
+    for n, (key, recs) in enumerate(sorted(lines.items())):
         xs = [
             float(mdates.date2num(datetime.fromisoformat(r.started_at.replace("Z", "+00:00"))))  # type: ignore[no-untyped-call]
             for r in recs
@@ -173,9 +173,9 @@ def history(records: list[Record]) -> Figure | None:
         ax.plot(xs, ys, color="#999999", lw=0.8)
         for x, y, r in zip(xs, ys, [r for r in recs if r.started_at], strict=True):
             ax.scatter([x], [y], color=STRENGTH_COLOUR.get(r.strength, "#cccccc"), s=30, zorder=3)
-            if (app, dep, scenario, r.run_id) in regressions:
+            if (key, r.run_id) in regressions:
                 ax.annotate("regression", (x, y), xytext=(4, 4), textcoords="offset points", fontsize=7, color="red")
-    ax.set_yticks(range(len(lines)), [f"{a} → {d} ({s})" for a, d, s in sorted(lines)])
+    ax.set_yticks(range(len(lines)), [label(k) for k in sorted(lines)])
     ax.set_ylim(-0.6, len(lines) - 0.4)
     ax.xaxis_date()
     ax.set_xlabel("when the drill ran (dots: weak low, strong high in each row)")

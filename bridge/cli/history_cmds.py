@@ -13,7 +13,7 @@ import click
 @click.option("--json", "as_json", is_flag=True, help="Records and changes as JSON.")
 def history(app: str | None, dependency: str | None, as_json: bool) -> int:
     """Verdicts over time from runs, suites and the archive; regressions (weak → strong) stand out."""
-    from bridge.analysis.history import changes, collect, series
+    from bridge.analysis.history import changes, collect, label, series
     from bridge.paths import reports_dir
 
     root = reports_dir()
@@ -27,9 +27,9 @@ def history(app: str | None, dependency: str | None, as_json: bool) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("app → dependency", "scenario", "verdicts, oldest first", "last run")
-    for (a, d, scenario), recs in series(records).items():
-        table.add_row(f"{a} → {d}", scenario, " → ".join(r.strength for r in recs), recs[-1].started_at[:16])
+    table = Table("app → dependency (scenario, channel)", "verdicts, oldest first", "last run")
+    for key, recs in series(records).items():
+        table.add_row(label(key), " → ".join(r.strength for r in recs), recs[-1].started_at[:16])
     console = Console()
     console.print(table)
     for c in found:

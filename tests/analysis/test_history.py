@@ -17,10 +17,12 @@ def _run(
     run_id: str | None = None,
     scenario: str = "broker-unavailable",
     app: str = "frontend",
+    channel: str = "rocketmq",
 ) -> Path:
     d = root / name
     d.mkdir(parents=True)
-    (d / "run.json").write_text(json.dumps({"run_id": run_id or name, "started_at": started, "scenario": scenario}))
+    meta = {"run_id": run_id or name, "started_at": started, "scenario": scenario, "channel": channel}
+    (d / "run.json").write_text(json.dumps(meta))
     verdict = {"app": app, "dependency": "broker", "strength": strength, "recovered": True, "expected": "weak"}
     (d / "verdict.json").write_text(json.dumps({"verdicts": [verdict]}))
     return d
@@ -36,8 +38,8 @@ def test_a_regression_from_weak_to_strong_stands_out(tmp_path: Path) -> None:
     found = changes(records)
     assert len(found) == 1 and found[0].regression and found[0].before.run_id == "a"
     assert set(series(records)) == {
-        ("frontend", "broker", "broker-unavailable"),
-        ("frontend", "broker", "send-latency"),
+        ("frontend", "broker", "broker-unavailable", "rocketmq"),
+        ("frontend", "broker", "send-latency", "rocketmq"),
     }
 
 
@@ -68,5 +70,13 @@ def test_the_history_figure_marks_the_regression(tmp_path: Path) -> None:
     assert fig is not None
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["regression"]
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["frontend → broker (broker-unavailable)"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["frontend → broker (broker-unavailable, rocketmq)"]
     assert history([]) is None
+
+
+def test_channels_are_different_experiments_not_changes(tmp_path: Path) -> None:
+    """A strong rocketmq-channel verdict next to a weak http-channel one is no regression."""
+    for i in range(3):
+        _run(tmp_path, f"r{i}", f"2026-11-0{i + 1}T10:00:00.000Z", "strong", channel="rocketmq")
+        _run(tmp_path, f"h{i}", f"2026-11-0{i + 1}T10:00:01.000Z", "weak", channel="http")
+    assert changes(collect([tmp_path])) == []
