@@ -24,7 +24,7 @@ def _mqdrill(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=60, cwd=REPO)
 
 
-def _one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
+def _check_one_line_error(done: subprocess.CompletedProcess[str], *fragments: str) -> None:
     assert done.returncode == 2, done.stderr
     assert done.stdout == ""
     lines = done.stderr.strip().splitlines()
@@ -65,7 +65,7 @@ def test_default_suite_to_chaostoolkit_passes_chaos_validate(tmp_path: Path, bla
 
 def test_default_suite_to_a_workflow_is_refused_naming_the_engines_that_can() -> None:
     done = _mqdrill("export", str(DEFAULT_SUITE), "--to", "chaos-mesh-workflow")
-    _one_line_error(
+    _check_one_line_error(
         done,
         "mqdrill: error: cannot export to chaos-mesh-workflow:",
         "broker-unavailable-rocketmq.yaml at `causes[0]`",
@@ -141,7 +141,7 @@ def test_a_loopback_steady_state_url_is_flagged_for_the_workflow() -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: list[str], fragments: list[str]) -> None:
-    _one_line_error(_mqdrill("export", *args), *fragments)
+    _check_one_line_error(_mqdrill("export", *args), *fragments)
 
 
 def test_unknown_format_is_a_usage_error() -> None:

@@ -6,7 +6,6 @@ import json
 import math
 import os
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from bridge.analysis.signatures import changed_signatures
 from bridge.analysis.slo import Slo, Tolerance, slo_from_meta
 from bridge.analysis.windows import Windows, find_windows
 from bridge.analysis.windowstats import OpStats, operations, rows_in, window_stats
+from bridge.timefmt import epoch
 
 VERDICT_SCHEMA = "mqdrill.verdict/v1"
 
@@ -93,24 +93,13 @@ class Analysis:
         }
 
 
-def _epoch(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
 def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     """Analyse already-read run data (the notebooks and tests call this; nothing is written)."""
     tol = tol or Tolerance()
     problems: list[str] = []
     slo = slo_from_meta(run.meta, problems)
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
-    w = find_windows(run.events, ended_at=_epoch(run.meta.get("ended_at")), last_probe_t=last_t)
+    w = find_windows(run.events, ended_at=epoch(run.meta.get("ended_at")), last_probe_t=last_t)
     in_span = _rows_in_windows(run.probes, w)
     # The operations judged are those probed in the baseline or fault window: one seen only
     # during recovery cannot be compared with anything and must not block the verdict.

@@ -12,11 +12,11 @@ from __future__ import annotations
 import json
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from bridge.archive.store import Clock, archive, archived_marker
+from bridge.timefmt import epoch
 
 DAY_S = 86_400.0
 DEFAULT_DAYS = 30.0
@@ -39,17 +39,6 @@ def auto_days(option: float | None = None) -> float:
         return DEFAULT_DAYS
 
 
-def _stamp(value: Any) -> float | None:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-        except ValueError:
-            return None
-    return None
-
-
 def finished_at(path: Path) -> float | None:
     """When the run or suite ended, as Unix seconds."""
     for name in ("run.json", "suite.json"):
@@ -61,7 +50,7 @@ def finished_at(path: Path) -> float | None:
                 meta = {}
             if isinstance(meta, dict):
                 for key in ("ended_at", "started_at"):
-                    ts = _stamp(meta.get(key))
+                    ts = epoch(meta.get(key))
                     if ts is not None:
                         return ts
             return f.stat().st_mtime

@@ -17,13 +17,10 @@ from typing import Any
 import yaml
 
 from bridge.spec.models import Drill
+from bridge.timefmt import iso
 
 RUN_SCHEMA = "mqdrill.run/v1"
 Clock = Callable[[], float]
-
-
-def iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int((t % 1) * 1000):03d}Z"
 
 
 class RunDir:

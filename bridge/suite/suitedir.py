@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.runner.rundir import iso
+from bridge.timefmt import iso
 
 SUITE_SCHEMA = "mqdrill.suite/v1"
 
