@@ -18,7 +18,7 @@ import pytest
 
 from bridge.runner.lifecycle import RunResult, run_drill
 from bridge.runner.wiring import build_deps
-from tests.e2e.e2e_support import EmbeddedEnv
+from tests.e2e.e2e_support import EmbeddedEnv, settled
 from tests.support.drills import drill
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +30,7 @@ ROUTE_BACK_S = 25.0
 
 @pytest.fixture
 def drill_env(embedded_env: EmbeddedEnv, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    settled(embedded_env)
     env = {
         "MQDRILL_STATE": str(embedded_env.state_dir),
         "MQDRILL_LEDGER": str(tmp_path / "ledger"),

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.e2e.e2e_support import EmbeddedEnv
+from tests.e2e.e2e_support import EmbeddedEnv, settled
 
 pytestmark = pytest.mark.e2e
 
@@ -28,6 +28,7 @@ def _fault_span(run_dir: Path) -> tuple[float, float]:
 def test_a_suite_runs_non_overlapping_drills_in_parallel_and_serialises_the_rest(
     embedded_env: EmbeddedEnv, tmp_path: Path
 ) -> None:
+    settled(embedded_env)
     probe = {"frontend_url": embedded_env.frontend_url}
 
     def entry(name: str, scenario: str, cause: str) -> dict[str, object]:
