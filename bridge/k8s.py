@@ -289,18 +289,7 @@ class Kube:
         all_namespaces: bool = False,
     ) -> list[JsonObject]:
         selector = label_selector(labels or {})
-        if res.namespaced and all_namespaces:
-            op = _Op("list", res.plural, res.group)
-            data = self._json(
-                op,
-                self._custom.list_cluster_custom_object,
-                res.group,
-                res.version,
-                res.plural,
-                label_selector=selector,
-                custom=res,
-            )
-        elif res.namespaced:
+        if res.namespaced and not all_namespaces:
             ns = self._ns(res, namespace)
             op = _Op("list", res.plural, res.group, ns)
             data = self._json(
@@ -313,7 +302,7 @@ class Kube:
                 label_selector=selector,
                 custom=res,
             )
-        else:
+        else:  # cluster-scoped kinds, and namespaced ones across all namespaces: the same cluster-wide call
             op = _Op("list", res.plural, res.group)
             data = self._json(
                 op,

@@ -89,9 +89,7 @@ def export(
     steady_state_url: str | None = None,
     parallel: bool = False,
 ) -> Exported:
-    """Export the drill or suite at ``path`` to ``fmt`` (one of :data:`FORMATS`)."""
-    if fmt not in FORMATS:
-        raise InputError(f"--to {fmt!r}: choose one of {', '.join(FORMATS)}")
+    """Export the drill or suite at ``path`` to ``fmt`` (one of :data:`FORMATS`, checked by export_source)."""
     return export_source(
         load_source(path),
         fmt,

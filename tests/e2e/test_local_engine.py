@@ -109,25 +109,9 @@ def test_iptables_drop_on_redis_fails_direct_adds(engine: LocalEngine, embedded_
     assert shop.quantity(front, user) in (1, 2)
 
 
-def _group_alive(pgid: int) -> list[int]:
-    """Processes of a process group that are still alive (zombies are done, only not yet reaped)."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            alive.append(int(entry.name))
-    return alive
-
-
-def _group_cpu_seconds(pgid: int) -> float:
-    """CPU time (user + system) of every process in a process group."""
-    total = 0
+def _group(pgid: int) -> list[tuple[int, str, float]]:
+    """(pid, state, CPU seconds user + system) of every process in a process group."""
+    out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -137,8 +121,17 @@ def _group_cpu_seconds(pgid: int) -> float:
             continue
         fields = raw[raw.rindex(")") + 2 :].split()
         if int(fields[2]) == pgid:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+            out.append((int(entry.name), fields[0], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
+    return out
+
+
+def _group_alive(pgid: int) -> list[int]:
+    """Processes of the group still alive (zombies are done, only not yet reaped)."""
+    return [pid for pid, state, _ in _group(pgid) if state not in ("Z", "X")]
+
+
+def _group_cpu_seconds(pgid: int) -> float:
+    return sum(cpu for _, _, cpu in _group(pgid))
 
 
 def test_cpu_stress_burns_cpu_until_recovery(engine: LocalEngine, embedded_env: EmbeddedEnv) -> None:
