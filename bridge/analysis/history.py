@@ -1,5 +1,6 @@
 """How each verdict changed over time, from the run directories on disk: loose runs, suites and
-the archive. A regression — weak before, strong now — stands out.
+the archive. A regression — weak before, strong now — stands out, and so does a fix — strong
+before, weak now (a protection that worked).
 
 Reads files only (run.json, verdict.json, suite.json), like the analysis: anyone can rebuild the
 history from a copy of ``reports/``.
@@ -55,6 +56,11 @@ class Change:
     def regression(self) -> bool:
         return self.before.strength == "weak" and self.after.strength == "strong"
 
+    @property
+    def fix(self) -> bool:
+        """Strong before, weak now: what a protection that works looks like."""
+        return self.before.strength == "strong" and self.after.strength == "weak"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "app": self.app,
@@ -64,6 +70,7 @@ class Change:
             "from": self.before.strength,
             "to": self.after.strength,
             "regression": self.regression,
+            "fix": self.fix,
             "before": self.before.to_json(),
             "after": self.after.to_json(),
         }

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "recover": ("bridge.cli.run_cmds:recover", "End every leftover fault (from the ledger and by label)."),
     "export": ("bridge.cli.export_cmds:export", "Write drills for Chaos Mesh, ChaosBlade or Chaos Toolkit."),
     "analyze": ("bridge.cli.analysis_cmds:analyze", "Judge a run: strong/weak/inconclusive."),
+    "compare": ("bridge.cli.compare_cmds:compare", "Two runs of one drill side by side: did a protection help?"),
     "report": ("bridge.cli.report_cmds:report", "Write report.html for a run or suite."),
     "archive": ("bridge.cli.archive_cmds:archive", "Archive a run or suite; list, verify."),
 }

@@ -12,7 +12,8 @@ import click
 @click.option("--dependency", help="Only this dependency (e.g. broker).")
 @click.option("--json", "as_json", is_flag=True, help="Records and changes as JSON.")
 def history(app: str | None, dependency: str | None, as_json: bool) -> int:
-    """Verdicts over time from runs, suites and the archive; regressions (weak → strong) stand out."""
+    """Verdicts over time from runs, suites and the archive; regressions (weak → strong) and fixes
+    (strong → weak) stand out."""
     from bridge.analysis.history import changes, collect, label, series
     from bridge.paths import reports_dir
 
@@ -33,7 +34,7 @@ def history(app: str | None, dependency: str | None, as_json: bool) -> int:
     console = Console()
     console.print(table)
     for c in found:
-        mark = "[bold red]REGRESSION[/]" if c.regression else "change"
+        mark = "[bold red]REGRESSION[/]" if c.regression else "[bold green]FIX[/]" if c.fix else "change"
         console.print(
             f"{mark}: {c.app} → {c.dependency} ({c.scenario}): {c.before.strength} "
             f"({c.before.started_at[:10]}) → {c.after.strength} ({c.after.started_at[:10]})"
