@@ -88,7 +88,8 @@ def _handle(consumer: Any, msg: Any) -> None:
         consumer.ack(msg)
         return
     try:
-        fresh = apply_item(user_id, product_id, quantity, str(msg.message_id))
+        # the add's own item_id when the frontend set one: a retried, relayed or fallen-back add counts once
+        fresh = apply_item(user_id, product_id, quantity, str(body.get("item_id") or msg.message_id))
     except redis.RedisError as exc:
         # not acked: the broker delivers it again after INVISIBLE_S
         log.error("redis write failed for %s: %s", msg.message_id, exc)
@@ -142,7 +143,8 @@ async def add_item(request: web.Request) -> web.Response:
         _count(request, 400)
         raise web.HTTPBadRequest(text=f"need JSON user_id, product_id, quantity: {exc}") from exc
     try:
-        await asyncio.get_running_loop().run_in_executor(None, apply_item, user_id, product_id, quantity)
+        item_id = str(body["item_id"]) if body.get("item_id") else None
+        await asyncio.get_running_loop().run_in_executor(None, apply_item, user_id, product_id, quantity, item_id)
     except redis.RedisError as exc:
         _count(request, 503)
         raise web.HTTPServiceUnavailable(text=f"redis: {exc}") from exc

@@ -6,7 +6,8 @@ so an outage shows in the cart, the logs and the metrics, never in the status co
 channel calls the cart service directly, and its failures do reach the caller.
 
 Configuration (environment variables): FRONTEND_HOST, FRONTEND_PORT, ROCKETMQ_ENDPOINT,
-ROCKETMQ_TOPIC, ROCKETMQ_TAG, ROCKETMQ_PRODUCER_GROUP, ROCKETMQ_REQUEST_TIMEOUT_S, CARTSERVICE_URL.
+ROCKETMQ_TOPIC, ROCKETMQ_TAG, ROCKETMQ_PRODUCER_GROUP, ROCKETMQ_REQUEST_TIMEOUT_S, CARTSERVICE_URL,
+and SHOP_PROTECTIONS (retry, breaker, fallback, outbox: see protections.py) with their tuning.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ import logging
 import os
 import threading
 import time
+import uuid
 from typing import Any
 
 from aiohttp import ClientSession, ClientTimeout, web
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from protections import FAILED, ProtectedSender, Settings
 
 log = logging.getLogger("frontend")
 
@@ -56,6 +59,11 @@ SEND_LATENCY = Histogram(
 SEND_ERRORS = Counter("frontend_send_errors_total", "RocketMQ sends that failed, by error type", ["error"])
 MESSAGES_SENT = Counter("frontend_messages_sent_total", "RocketMQ messages sent successfully", ["topic"])
 HTTP_ADD_ERRORS = Counter("frontend_http_add_errors_total", "direct-channel calls to cartservice that failed")
+OUTCOMES = Counter(
+    "frontend_rocketmq_adds_total", "rocketmq-channel adds by outcome (sent, fallback, outbox, failed)", ["outcome"]
+)
+OUTBOX_PENDING = Gauge("frontend_outbox_pending", "messages waiting in the local outbox")
+SETTINGS = Settings.from_env(os.environ)  # a bad protection setting stops the start, naming the variable
 
 
 class CartProducer:
@@ -137,19 +145,38 @@ async def products(request: web.Request) -> web.Response:
     return web.json_response(PRODUCTS)
 
 
-async def _send_rocketmq(body: dict[str, Any]) -> None:
-    """Send synchronously (in a worker thread) and log a failure instead of raising it."""
+def _timed_send(body: dict[str, Any]) -> str:
+    """One synchronous send (a worker thread runs it), measured; a failure is counted and raised."""
     started = time.monotonic()
     try:
-        msg_id = await asyncio.get_running_loop().run_in_executor(None, producer.send, body)
-    except Exception as exc:  # the original demo catches and logs every client exception
+        msg_id = producer.send(body)
+    except Exception as exc:
         SEND_LATENCY.labels("error").observe(time.monotonic() - started)
         SEND_ERRORS.labels(type(exc).__name__).inc()
-        log.error("send to %s failed: %s: %s", TOPIC, type(exc).__name__, exc)
-        return
+        raise
     SEND_LATENCY.labels("ok").observe(time.monotonic() - started)
     MESSAGES_SENT.labels(TOPIC).inc()
     log.info("sent %s user=%s product=%s", msg_id, body["user_id"], body["product_id"])
+    return msg_id
+
+
+async def _direct_add(session: ClientSession, body: dict[str, Any]) -> None:
+    """The cart service's direct HTTP path; raises when it did not take the item."""
+    async with session.post(f"{CARTSERVICE_URL}/cart/items", json=body) as resp:
+        if resp.status >= 300:
+            raise RuntimeError(f"cartservice answered {resp.status}")
+
+
+async def _send_rocketmq(sender: ProtectedSender, body: dict[str, Any]) -> None:
+    """Send through the protections switched on; like the original demo, a failure is only logged."""
+    outcome = await sender.deliver(body)
+    OUTCOMES.labels(outcome).inc()
+    if sender.outbox is not None:
+        OUTBOX_PENDING.set(sender.outbox.pending())
+    if outcome == FAILED:
+        log.error("send to %s failed: %s", TOPIC, sender.last_error)
+    elif outcome != "sent":
+        log.warning("send to %s failed (%s), item kept by %s", TOPIC, sender.last_error, outcome)
 
 
 async def add_to_cart(request: web.Request) -> web.Response:
@@ -158,15 +185,19 @@ async def add_to_cart(request: web.Request) -> web.Response:
     except web.HTTPBadRequest:
         _count(request, 400)
         raise
-    body = {"user_id": user_id, "product_id": product_id, "quantity": quantity, "sent_at": time.time()}
+    # item_id: chosen once per add, so the cart applies it once whatever path or retry delivers it
+    body = {
+        "user_id": user_id,
+        "product_id": product_id,
+        "quantity": quantity,
+        "sent_at": time.time(),
+        "item_id": uuid.uuid4().hex,
+    }
     if channel == "rocketmq":
-        await _send_rocketmq(body)
+        await _send_rocketmq(request.app["sender"], body)
     else:
-        session: ClientSession = request.app["session"]
         try:
-            async with session.post(f"{CARTSERVICE_URL}/cart/items", json=body) as resp:
-                if resp.status >= 300:
-                    raise RuntimeError(f"cartservice answered {resp.status}")
+            await _direct_add(request.app["session"], body)
         except Exception as exc:
             HTTP_ADD_ERRORS.inc()
             log.error("direct add to cart failed: %s", exc)
@@ -205,9 +236,20 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def _session(app: web.Application) -> Any:
-    app["session"] = ClientSession(timeout=ClientTimeout(total=5))
+    session = ClientSession(timeout=ClientTimeout(total=5))
+    app["session"] = session
+    sender = ProtectedSender(SETTINGS, _timed_send, lambda body: _direct_add(session, body))
+    app["sender"] = sender
+    stop = asyncio.Event()
+    relay = asyncio.create_task(sender.relay_forever(stop))
+    if SETTINGS.enabled:
+        log.info("protections on: %s", ", ".join(sorted(SETTINGS.enabled)))
     yield
-    await app["session"].close()
+    stop.set()
+    await relay
+    if sender.outbox is not None:
+        sender.outbox.close()
+    await session.close()
 
 
 def make_app() -> web.Application:
