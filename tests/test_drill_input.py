@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.drills import validate_file
 from bridge.errors import DrillFileError, InputError, SafetyError
 from bridge.spec.loader import load_document, parse_document
 from tests.support.drills import drill, drill_yaml
@@ -188,3 +189,15 @@ def test_cli_validate_json_reports_each_file(tmp_path: Path) -> None:
     results = {r["file"]: r for r in json.loads(out.stdout)}
     assert results[str(good)]["ok"] is True and results[str(good)]["kind"] == "Drill"
     assert results[str(bad)]["ok"] is False and "scenario" in results[str(bad)]["error"]
+
+
+def test_protections_on_names_catalog_protections(tmp_path: Path) -> None:
+    bad = tmp_path / "d.yaml"
+    bad.write_text("apiVersion: mqdrill/v1\nkind: Drill\nscenario: broker-unavailable\nprotections_on: [teleport]\n")
+    result = validate_file(str(bad))
+    assert not result.ok and "protections_on[0]" in str(result.error) and "fallback-direct" in str(result.error)
+    good = tmp_path / "g.yaml"
+    good.write_text(
+        "apiVersion: mqdrill/v1\nkind: Drill\nscenario: broker-unavailable\nprotections_on: [fallback-direct]\n"
+    )
+    assert validate_file(str(good)).ok

@@ -34,7 +34,7 @@ class Side:
     run_id: str
     strength: str
     recovered: bool | None
-    protection: str  # what run.json says was switched on ("none" when it says nothing)
+    protection: str  # run.json's protections_on, joined with "+" ("none" when it says nothing)
     fault: dict[str, dict[str, Any]]  # per operation: n, success_ratio, latency p95 in the fault window
 
 
@@ -138,7 +138,7 @@ def _side(path: str | Path, an: Analysis) -> Side:
 
 def protection_of(meta: dict[str, Any]) -> str:
     """The protection a run was made with, as run.json records it (a name, or a list of names)."""
-    raw = meta.get("protection")
+    raw = meta.get("protections_on")
     if isinstance(raw, list):
         names = [str(x) for x in raw if x]
         return "+".join(sorted(names)) if names else "none"

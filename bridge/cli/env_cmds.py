@@ -69,3 +69,18 @@ def env_down(state_dir: str | None) -> int:
         raise EnvironmentError_(f"still running after down: {', '.join(left)}")
     click.echo("environment stopped")
     return 0
+
+
+@env.command("protect")
+@click.argument("names", nargs=-1)
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None)
+def env_protect(names: tuple[str, ...], state_dir: str | None) -> int:
+    """Switch the demo shop's protections (catalog names, e.g. fallback-direct async-outbox; `none`
+    for none): the frontend restarts with them. Without NAMES, show what is on."""
+    from bridge.env.protect import SHOP_PROTECTIONS, set_protections
+
+    cfg = default_config(state_dir)
+    if names:
+        cfg = set_protections(cfg, names, say=lambda line: click.echo(line, err=True))
+    click.echo(f"protections on: {', '.join(cfg.protections) or 'none'} (available: {', '.join(SHOP_PROTECTIONS)})")
+    return 0

@@ -65,6 +65,8 @@ class EnvConfig:
     # and, optionally, its name server (host:port) for creating the topic and group.
     external_proxy: str = ""
     external_namesrv: str = ""
+    # The demo shop's protections switched on (SHOP_PROTECTIONS of its frontend); see bridge/env/protect.py.
+    protections: tuple[str, ...] = ()
 
     @property
     def external(self) -> bool:
@@ -152,7 +154,9 @@ class EnvConfig:
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EnvConfig:
         keys = ("port_offset", "heap_mb", "store_fs_mb", "python", "external_proxy", "external_namesrv")
-        known = {k: raw[k] for k in keys if k in raw}
+        known: dict[str, Any] = {k: raw[k] for k in keys if k in raw}
+        if isinstance(raw.get("protections"), list):
+            known["protections"] = tuple(str(x) for x in raw["protections"])
         return cls(state_dir=Path(raw["state_dir"]), cache_dir=Path(raw["cache_dir"]), **known)
 
     def with_offset(self, offset: int) -> EnvConfig:

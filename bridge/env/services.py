@@ -55,6 +55,8 @@ def _shop_env(cfg: EnvConfig, name: str) -> dict[str, str]:
             "FRONTEND_PORT": str(cfg.port("frontend")),
             "ROCKETMQ_ENDPOINT": f"{HOST}:{cfg.port('tp_frontend')}",
             "CARTSERVICE_URL": cfg.url("cartservice"),
+            "SHOP_PROTECTIONS": ",".join(cfg.protections),
+            "SHOP_OUTBOX_PATH": str(cfg.state_dir / name / "outbox.sqlite"),
         }
     return {
         **common,

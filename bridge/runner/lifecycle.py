@@ -205,6 +205,7 @@ def _after(deps: RunnerDeps, path: Path) -> None:
 
 def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResult) -> None:
     deps, drill, rundir = run.deps, run.drill, run.rundir
+    rundir.meta.update(deps.prepare(drill))
     reason = deps.preflight(drill)
     if reason is not None:
         raise PreflightError(f"preflight: {reason}")

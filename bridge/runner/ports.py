@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from bridge.engines.base import Engine
 from bridge.spec.models import Drill
@@ -64,6 +64,9 @@ class RunnerDeps:
     # preflight runs on the probe itself, over the first seconds of the baseline (ProbeHandle.check).
     preflight: Callable[[Drill], str | None]
     collectors_for: Callable[[Drill, Path], list[Collector]] = field(default=lambda d, p: [])
+    # Sets the environment up as the drill asks (e.g. the application's protections) before the
+    # preflight; returns facts for run.json (e.g. {"protections_on": [...]}).
+    prepare: Callable[[Drill], dict[str, Any]] = field(default=lambda d: {})
     after_run: Callable[[Path], None] | None = None  # analysis + report, when installed
     clock: Callable[[], float] = field(default=__import__("time").time)
     sleep: Callable[[float], None] = field(default=__import__("time").sleep)

@@ -10,6 +10,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
@@ -76,6 +77,22 @@ def _run_id(run_dir: Path) -> str:
         return str(json.loads((run_dir / "run.json").read_text())["run_id"])
     except (OSError, ValueError, KeyError):
         return run_dir.name
+
+
+def prepare(drill: Drill) -> dict[str, Any]:
+    """Switch the embedded environment's protections as a local drill asks; what is on goes into run.json.
+
+    Elsewhere (a cluster) mqdrill cannot switch them: what the drill declares is recorded as it is.
+    """
+    if drill.engine != "local":
+        return {} if drill.protections_on is None else {"protections_on": list(drill.protections_on)}
+    from bridge.env.config import default_config
+    from bridge.env.protect import set_protections
+
+    cfg = default_config()
+    if drill.protections_on is not None:
+        cfg = set_protections(cfg, drill.protections_on)
+    return {"protections_on": list(cfg.protections)}
 
 
 def preflight(drill: Drill) -> str | None:
@@ -247,6 +264,7 @@ def build_deps(
         engine_for=engine_cache(kubeconfig=kubeconfig, context=context),
         probe_for=probe_for,
         preflight=preflight,
+        prepare=prepare,
         collectors_for=collectors_for,
         after_run=analyse_and_report if report else analyse,
         progress=progress or (lambda p: None),

@@ -191,6 +191,12 @@ class Drill(Strict):
     steady_state: SteadyState = Field(default_factory=SteadyState)
     expected: Strength = "unknown"
     safety: Safety = Field(default_factory=Safety)
+    protections_on: list[Name] | None = Field(
+        default=None,
+        max_length=10,
+        description="the application's protections switched on for this drill, by catalog name "
+        "(the embedded environment restarts the demo shop with them; [] = none; left out = as the environment is)",
+    )
 
     @model_validator(mode="before")
     @classmethod

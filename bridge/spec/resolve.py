@@ -91,6 +91,12 @@ def resolve(drill: Drill, catalog: Catalog, *, run_id: str | None = None, source
         except UnsupportedCombination as exc:
             raise UnsupportedCombination(f"{_where(source, f'causes[{i}]')}: {exc}") from None
     check_safety(drill, source)
+    for i, name in enumerate(drill.protections_on or []):
+        if name not in catalog.protections:
+            allowed = ", ".join(sorted(catalog.protections))
+            raise UnsupportedCombination(
+                f"{_where(source, f'protections_on[{i}]')}: unknown protection {name!r}: allowed {allowed}"
+            )
     rid = run_id or new_run_id(drill)
     duration = math.ceil(drill.windows.fault) + HARD_END_SLACK_S
     faults = tuple(

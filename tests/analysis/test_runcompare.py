@@ -21,7 +21,7 @@ def _run(path: Path, fault: Profile, *, protection: str | list[str] | None = Non
     run = write_run(path, sc)
     if protection is not None:
         meta = json.loads((run / "run.json").read_text())
-        meta["protection"] = protection
+        meta["protections_on"] = [protection] if isinstance(protection, str) else protection
         (run / "run.json").write_text(json.dumps(meta))
     return run
 

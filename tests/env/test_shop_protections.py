@@ -9,6 +9,7 @@ import asyncio
 import importlib.util
 import random
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -82,7 +83,7 @@ def test_without_protections_a_failed_send_is_failed_and_tried_once(tmp_path: Pa
 
 def test_retry_rides_out_a_short_outage_within_the_deadline(tmp_path: Path) -> None:
     broker, clock = Broker(fail_first=2), Clock()
-    sender = _sender(tmp_path, "retry", broker, clock)
+    sender = _sender(tmp_path, "retry-with-backoff", broker, clock)
     assert _deliver(sender, "a") == P.SENT and broker.arrived == ["a"] and broker.calls == 3
     assert clock.now - 100.0 <= sender.settings.deadline_s
 
@@ -91,7 +92,7 @@ def test_retry_gives_up_at_its_attempts_and_never_passes_the_deadline(tmp_path: 
     broker, clock = Broker(down=True), Clock()
     sender = _sender(
         tmp_path,
-        "retry",
+        "retry-with-backoff",
         broker,
         clock,
         SHOP_RETRY_ATTEMPTS="10",
@@ -130,21 +131,40 @@ def test_breaker_opens_after_failures_in_a_row_then_lets_one_call_through() -> N
 
 def test_an_open_breaker_fails_fast_without_calling_the_broker(tmp_path: Path) -> None:
     broker, clock = Broker(down=True), Clock()
-    sender = _sender(tmp_path, "breaker", broker, clock, SHOP_BREAKER_FAILURES="2")
+    sender = _sender(tmp_path, "circuit-breaker", broker, clock, SHOP_BREAKER_FAILURES="2")
     assert [_deliver(sender, x) for x in "abc"] == [P.FAILED] * 3
     assert broker.calls == 2 and sender.last_error == "circuit open"
 
 
+def test_send_timeout_hands_a_slow_send_to_the_fallback(tmp_path: Path) -> None:
+    arrived: list[str] = []
+
+    def slow(body: dict[str, Any]) -> str:
+        time.sleep(0.3)
+        arrived.append(body["item_id"])
+        return "late"
+
+    async def direct(body: dict[str, Any]) -> None:
+        arrived.append("direct:" + body["item_id"])
+
+    env = {"SHOP_PROTECTIONS": "send-timeout,fallback-direct", "SHOP_SEND_TIMEOUT_S": "0.05"}
+    sender = P.ProtectedSender(P.Settings.from_env(env), slow, direct)
+    assert _deliver(sender, "a") == P.FALLBACK and "send took longer than 0.05s" in sender.last_error
+    time.sleep(0.4)
+    # the late send still lands: both paths carry the same item_id, which the cart applies once
+    assert sorted(arrived) == ["a", "direct:a"]
+
+
 def test_fallback_takes_the_direct_path_when_the_send_fails(tmp_path: Path) -> None:
     broker, clock, direct = Broker(down=True), Clock(), []
-    sender = _sender(tmp_path, "fallback,breaker", broker, clock, direct, SHOP_BREAKER_FAILURES="1")
+    sender = _sender(tmp_path, "fallback-direct,circuit-breaker", broker, clock, direct, SHOP_BREAKER_FAILURES="1")
     assert [_deliver(sender, x) for x in "ab"] == [P.FALLBACK, P.FALLBACK]
     assert direct == ["a", "b"] and broker.calls == 1  # the open breaker spared the second send
 
 
 def test_outbox_keeps_every_failed_item_and_relays_each_once_in_order(tmp_path: Path) -> None:
     broker, clock = Broker(down=True), Clock()
-    sender = _sender(tmp_path, "outbox", broker, clock)
+    sender = _sender(tmp_path, "async-outbox", broker, clock)
     assert [_deliver(sender, x) for x in "abc"] == [P.OUTBOX] * 3
     assert sender.outbox.relay(broker.send) == 0 and sender.outbox.pending() == 3  # still down: kept
     broker.down = False
@@ -155,17 +175,17 @@ def test_outbox_keeps_every_failed_item_and_relays_each_once_in_order(tmp_path: 
 
 def test_the_outbox_survives_a_restart_of_the_frontend(tmp_path: Path) -> None:
     broker, clock = Broker(down=True), Clock()
-    first = _sender(tmp_path, "outbox", broker, clock)
+    first = _sender(tmp_path, "async-outbox", broker, clock)
     _deliver(first, "a")
     first.outbox.close()
-    again = _sender(tmp_path, "outbox", broker, clock)
+    again = _sender(tmp_path, "async-outbox", broker, clock)
     broker.down = False
     assert again.outbox.relay(broker.send) == 1 and broker.arrived == ["a"]
 
 
 def test_the_relay_loop_drains_the_outbox_once_the_broker_is_back(tmp_path: Path) -> None:
     broker, clock = Broker(down=True), Clock()
-    sender = _sender(tmp_path, "outbox", broker, clock, SHOP_OUTBOX_RELAY_S="0.05")
+    sender = _sender(tmp_path, "async-outbox", broker, clock, SHOP_OUTBOX_RELAY_S="0.05")
 
     async def scenario() -> None:
         for x in "ab":
@@ -189,7 +209,11 @@ def test_the_relay_loop_drains_the_outbox_once_the_broker_is_back(tmp_path: Path
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"SHOP_PROTECTIONS": "retry,teleport"}, "unknown teleport; allowed: retry, breaker, fallback, outbox"),
+        (
+            {"SHOP_PROTECTIONS": "retry-with-backoff,teleport"},
+            "unknown teleport; allowed: retry-with-backoff, circuit-breaker, send-timeout, fallback-direct, "
+            "async-outbox",
+        ),
         ({"SHOP_RETRY_ATTEMPTS": "x"}, "SHOP_RETRY_ATTEMPTS='x': not an integer"),
         ({"SHOP_BREAKER_OPEN_S": "0"}, "SHOP_BREAKER_OPEN_S=0: allowed 0.1..600"),
     ],

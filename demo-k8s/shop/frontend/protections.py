@@ -1,23 +1,27 @@
 """Protections around the frontend's RocketMQ send, each switched on by configuration.
 
 These are what a team applies after a drill found the cart strongly dependent on RocketMQ, and
-what the next drill must show to work (see docs/protections.md). They are real implementations,
-the same code whether a drill runs or not:
+what the next drill must show to work (see docs/protections.md). Their names are those of the
+mqdrill catalog's protections. They are real implementations, the same code whether a drill runs
+or not:
 
-- ``retry``: bounded retries with exponential backoff and full jitter, inside the request's deadline;
-- ``breaker``: a circuit breaker around the send — after N failures in a row it stops calling the
-  broker for a while (fast failure instead of a 3 s timeout per request), then lets one call through;
-- ``fallback``: when the send fails (or the breaker is open), add to the cart over the cart
-  service's direct HTTP path instead;
-- ``outbox``: when the send fails, keep the message in a durable local table (SQLite) and relay it
-  when the broker is back, oldest first.
+- ``retry-with-backoff``: bounded retries with exponential backoff and full jitter, inside the
+  request's deadline;
+- ``circuit-breaker``: after N failures in a row, stop calling the broker for a while (fast
+  failure instead of a 3 s timeout per request), then let one call through;
+- ``send-timeout``: a send that has not answered within a budget counts as failed (the call goes
+  on in its thread; if it lands after all, the cart still applies the item once);
+- ``fallback-direct``: when the send fails (or the breaker is open), add to the cart over the
+  cart service's direct HTTP path instead;
+- ``async-outbox``: when the send fails, keep the message in a durable local table (SQLite) and
+  relay it when the broker is back, oldest first.
 
 Every message carries an ``item_id`` chosen once, when the item is added: the cart service applies
 an item once per ``item_id``, so a retry after a lost answer, a fallback after a send that did
 arrive, or a relay from the outbox never counts an item twice.
 
 Switched by ``SHOP_PROTECTIONS`` (comma-separated names, empty for none) and tuned by the
-``SHOP_RETRY_*``, ``SHOP_BREAKER_*`` and ``SHOP_OUTBOX_*`` variables below.
+``SHOP_RETRY_*``, ``SHOP_BREAKER_*``, ``SHOP_SEND_TIMEOUT_S`` and ``SHOP_OUTBOX_*`` variables below.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-NAMES = ("retry", "breaker", "fallback", "outbox")
+NAMES = ("retry-with-backoff", "circuit-breaker", "send-timeout", "fallback-direct", "async-outbox")
 
 
 class ConfigError(ValueError):
@@ -51,6 +55,7 @@ class Settings:
     deadline_s: float = 2.5  # the whole protected send, retries included (the probe waits 2 s + margin)
     breaker_failures: int = 5
     breaker_open_s: float = 5.0
+    send_timeout_s: float = 0.25  # well under the 500 ms p95 objective of the demo drills
     outbox_path: str = os.path.join(tempfile.gettempdir(), "frontend-outbox.sqlite")  # durable: give it a volume
     outbox_relay_s: float = 1.0
 
@@ -72,6 +77,7 @@ class Settings:
             deadline_s=_float(env, "SHOP_DEADLINE_S", cls.deadline_s, 0.1, 60.0),
             breaker_failures=_int(env, "SHOP_BREAKER_FAILURES", cls.breaker_failures, 1, 1000),
             breaker_open_s=_float(env, "SHOP_BREAKER_OPEN_S", cls.breaker_open_s, 0.1, 600.0),
+            send_timeout_s=_float(env, "SHOP_SEND_TIMEOUT_S", cls.send_timeout_s, 0.01, 60.0),
             outbox_path=env.get("SHOP_OUTBOX_PATH", cls.outbox_path),
             outbox_relay_s=_float(env, "SHOP_OUTBOX_RELAY_S", cls.outbox_relay_s, 0.05, 60.0),
         )
@@ -217,13 +223,13 @@ class ProtectedSender:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_open_s, clock)
-        self.outbox = Outbox(settings.outbox_path) if settings.on("outbox") else None
+        self.outbox = Outbox(settings.outbox_path) if settings.on("async-outbox") else None
         self.last_error = ""
 
     async def deliver(self, body: dict[str, Any]) -> str:
         if await self._send_with_retries(body):
             return SENT
-        if self.settings.on("fallback"):
+        if self.settings.on("fallback-direct"):
             try:
                 await self._direct(body)
                 return FALLBACK
@@ -235,15 +241,15 @@ class ProtectedSender:
         return FAILED
 
     async def _send_with_retries(self, body: dict[str, Any]) -> bool:
-        use_breaker = self.settings.on("breaker")
-        delays = backoff_delays(self.settings, self._rng) if self.settings.on("retry") else []
+        use_breaker = self.settings.on("circuit-breaker")
+        delays = backoff_delays(self.settings, self._rng) if self.settings.on("retry-with-backoff") else []
         deadline = self._clock() + self.settings.deadline_s
         for attempt in range(len(delays) + 1):
             if use_breaker and not self.breaker.allow():
                 self.last_error = "circuit open"
                 return False
             try:
-                await asyncio.get_running_loop().run_in_executor(None, self._send, body)
+                await self._one_send(body)
             except Exception as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if use_breaker:
@@ -257,14 +263,25 @@ class ProtectedSender:
             await self._sleep(delays[attempt])
         return False
 
+    async def _one_send(self, body: dict[str, Any]) -> None:
+        call = asyncio.get_running_loop().run_in_executor(None, self._send, body)
+        if not self.settings.on("send-timeout"):
+            await call
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(call), self.settings.send_timeout_s)
+        except TimeoutError:
+            raise TimeoutError(f"send took longer than {self.settings.send_timeout_s:g}s") from None
+
     async def relay_forever(self, stop: asyncio.Event) -> None:
         """Relay the outbox while the app runs; the breaker (when on) decides whether to try."""
         if self.outbox is None:
             return
         while not stop.is_set():
-            if self.outbox.pending() and (not self.settings.on("breaker") or self.breaker.allow()):
+            breaker = self.settings.on("circuit-breaker")
+            if self.outbox.pending() and (not breaker or self.breaker.allow()):
                 sent = await asyncio.get_running_loop().run_in_executor(None, self.outbox.relay, self._send)
-                if self.settings.on("breaker"):
+                if breaker:
                     self.breaker.record(sent > 0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.outbox_relay_s)
