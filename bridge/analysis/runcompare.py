@@ -9,6 +9,7 @@ significantly worse than the later one's. Reads run directories only, like the r
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,3 +185,33 @@ def _side_json(s: Side) -> dict[str, Any]:
 
 def _r(x: float) -> float | None:
     return None if math.isnan(x) else round(x, 4)
+
+
+def suite_comparisons(suite_dir: str | Path, tol: Tolerance | None = None) -> list[RunComparison]:
+    """Within a suite, each run paired with the earlier run of the same drill (app, dependency,
+    scenario, channel, causes) made with other protections: the suite report's before/after section.
+
+    Reads suite.json's run list in order; runs that share nothing are left alone.
+    """
+    root = Path(suite_dir)
+    try:
+        entries = json.loads((root / "suite.json").read_text(encoding="utf-8")).get("runs") or []
+    except (OSError, ValueError, AttributeError):
+        return []
+    first: dict[tuple[str, ...], tuple[Path, str]] = {}
+    out: list[RunComparison] = []
+    for entry in entries:
+        run = root / str(entry.get("run_dir", "")) if isinstance(entry, dict) else None
+        if run is None or not (run / "run.json").is_file():
+            continue
+        try:
+            meta = json.loads((run / "run.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        key = tuple(str(meta.get(k) or "") for k in ("app", "dependency", "scenario", "channel", "causes"))
+        protection = protection_of(meta)
+        if key not in first:
+            first[key] = (run, protection)
+        elif first[key][1] != protection:
+            out.append(compare_runs(first[key][0], run, tol))
+    return out

@@ -37,6 +37,9 @@ def resources(drill: Drill, catalog: Catalog) -> frozenset[Resource]:
             out.add((where, "pod", pod))
         if fault.target.labels:
             out.add((where, "selector", ",".join(f"{k}={v}" for k, v in sorted(fault.target.labels.items()))))
+    if drill.protections_on is not None:
+        # switching protections restarts the application: two such drills never run at once
+        out.add(("local", "application", drill.app))
     return frozenset(out)
 
 

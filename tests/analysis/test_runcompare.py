@@ -105,3 +105,25 @@ def test_history_marks_strong_to_weak_as_a_fix(tmp_path: Path) -> None:
     found = changes(collect([tmp_path / "runs"]))
     assert len(found) == 1 and found[0].fix and not found[0].regression
     assert found[0].to_json()["fix"] is True
+
+
+def test_a_suite_pairs_each_protected_run_with_the_unprotected_run_of_the_same_drill(tmp_path: Path) -> None:
+    from bridge.analysis.runcompare import suite_comparisons
+    from bridge.analysis.synthetic import write_suite
+
+    suite = write_suite(
+        tmp_path / "s",
+        {
+            "01-broker-unprotected": Scenario(fault=[(30.0, DOWN)]),
+            "02-broker-fallback": Scenario(fault=[(30.0, HEALTHY)]),
+            "03-latency-unprotected": Scenario(fault=[(30.0, DOWN)], scenario="send-latency"),
+        },
+    )
+    meta_path = suite / "02-broker-fallback" / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["protections_on"] = ["fallback-direct"]
+    meta_path.write_text(json.dumps(meta))
+    pairs = suite_comparisons(suite)
+    assert len(pairs) == 1  # the latency drill has no protected twin
+    assert pairs[0].step == STEP_FIX and pairs[0].after.protection == "fallback-direct"
+    assert pairs[0].before.run_dir.endswith("01-broker-unprotected")
