@@ -110,6 +110,31 @@ def _summary(path: Path, kind: str, meta: dict[str, Any]) -> dict[str, Any]:
             out.update(strength=v.get("strength"), recovered=v.get("recovered"))
         except (OSError, ValueError, KeyError, IndexError, TypeError):
             out.update(strength=None, recovered=None)
+        if meta.get("protections_on") is not None:
+            out["protections_on"] = meta["protections_on"]
+    else:
+        loop = _loop(path)
+        if loop:
+            out["loop"] = loop
+    return out
+
+
+def _loop(suite: Path) -> list[dict[str, Any]]:
+    """The governance loop a suite holds: each protected run beside the unprotected one, with the
+    step (fix, regression, same) and the protection that was verified."""
+    from bridge.analysis.runcompare import suite_comparisons
+
+    out = []
+    for c in suite_comparisons(suite):
+        out.append(
+            {
+                "step": c.step,
+                "sentence": c.sentence(),
+                "protection": c.after.protection,
+                "before": {"run": Path(c.before.run_dir).name, "strength": c.before.strength},
+                "after": {"run": Path(c.after.run_dir).name, "strength": c.after.strength},
+            }
+        )
     return out
 
 

@@ -127,3 +127,30 @@ def test_a_suite_pairs_each_protected_run_with_the_unprotected_run_of_the_same_d
     assert len(pairs) == 1  # the latency drill has no protected twin
     assert pairs[0].step == STEP_FIX and pairs[0].after.protection == "fallback-direct"
     assert pairs[0].before.run_dir.endswith("01-broker-unprotected")
+
+
+def test_archiving_a_protections_suite_keeps_the_loop_checksummed(tmp_path: Path) -> None:
+    from bridge.analysis.synthetic import write_suite
+    from bridge.archive import archive, verify
+
+    suite = write_suite(
+        tmp_path / "s",
+        {"01-unprotected": Scenario(fault=[(30.0, DOWN)]), "02-fallback": Scenario(fault=[(30.0, HEALTHY)])},
+    )
+    meta_path = suite / "02-fallback" / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["protections_on"] = ["fallback-direct"]
+    meta_path.write_text(json.dumps(meta))
+    record = archive(suite, conclusion="fallback makes the broker weak", verified=True, root=tmp_path / "arch")
+    assert record["loop"] == [
+        {
+            "step": "fix",
+            "sentence": record["loop"][0]["sentence"],
+            "protection": "fallback-direct",
+            "before": {"run": "01-unprotected", "strength": "strong"},
+            "after": {"run": "02-fallback", "strength": "weak"},
+        }
+    ]
+    stored = json.loads((tmp_path / "arch" / record["id"] / "ARCHIVE.json").read_text())
+    assert stored["loop"][0]["protection"] == "fallback-direct"
+    assert all(c.ok for c in verify(root=tmp_path / "arch").values())  # ARCHIVE.json is in the manifest
