@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
-from bridge.env import services
+from bridge.env import lifecycle, services
 from bridge.env.config import EnvConfig
 from bridge.errors import EnvironmentError_, InputError
 
@@ -55,4 +55,9 @@ def set_protections(cfg: EnvConfig, names: Iterable[str], *, say: Say = _quiet, 
     proc = services.start(new, "frontend")
     if not services.wait_port(new, "frontend", proc, timeout):
         raise EnvironmentError_(f"frontend did not come back within {timeout:g}s (see {new.log_file('frontend')})")
+    # A fresh frontend starts its producer on the first send (seconds): warm it up with real
+    # messages, so the drill's preflight judges the application, not its start-up.
+    for _ in range(3):
+        if lifecycle.message_round_trip(new, timeout) < 1.0:
+            break
     return new
