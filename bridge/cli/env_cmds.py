@@ -39,9 +39,24 @@ def env() -> None:
     default=None,
     help="Default: $MQDRILL_STATE or .state/env.",
 )
-def env_up(state_dir: str | None) -> int:
+@click.option(
+    "--brokers",
+    type=click.IntRange(1, 2),
+    default=None,
+    help="Broker groups on the name server (2: broker-a and broker-b; default $MQDRILL_BROKER_GROUPS or 1).",
+)
+def env_up(state_dir: str | None, brokers: int | None) -> int:
     """Start everything not yet running and wait until a message goes through."""
-    info = up(default_config(state_dir), say=lambda line: click.echo(line, err=True))
+    from dataclasses import replace
+
+    cfg = default_config(state_dir)
+    if brokers is not None and brokers != cfg.broker_groups:
+        if any(p["running"] for p in status(cfg)["services"].values()):
+            raise EnvironmentError_(
+                f"the environment runs with {cfg.broker_groups} broker group(s); `mqdrill env down` first"
+            )
+        cfg = replace(cfg, broker_groups=brokers)
+    info = up(cfg, say=lambda line: click.echo(line, err=True))
     _print_status(info)
     return 0
 

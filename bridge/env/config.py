@@ -23,7 +23,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The services `up` starts, in start order; `down` stops them in reverse.
 SERVICES: tuple[str, ...] = ("redis", "toxiproxy", "namesrv", "broker", "proxy", "cartservice", "frontend")
 # The services a LocalAction may name.
-TARGET_SERVICES: tuple[str, ...] = ("namesrv", "broker", "proxy", "frontend", "cartservice", "redis")
+TARGET_SERVICES: tuple[str, ...] = ("namesrv", "broker", "broker-b", "proxy", "frontend", "cartservice", "redis")
+# The second broker group, started when ``broker_groups`` is 2 (after "broker", in start order).
+SECOND_BROKER = "broker-b"
 
 DEFAULT_PORTS: dict[str, int] = {
     "frontend": 8080,  # the demo shop's web front, as in the original demo
@@ -33,6 +35,8 @@ DEFAULT_PORTS: dict[str, int] = {
     "namesrv": 9876,
     "broker": 10911,  # the broker also binds this − 2 (fast port) and + 1 (HA)
     "broker_metrics": 5557,  # Prometheus exporter
+    "broker_b": 10921,  # the second broker group (broker_groups: 2); also binds − 2 and + 1
+    "broker_b_metrics": 5558,
     "redis": 6389,  # not 6379: a system redis may already be there
     "toxiproxy_api": 8474,
     "tp_frontend": 18081,  # Toxiproxy listener: frontend → proxy gRPC
@@ -67,6 +71,8 @@ class EnvConfig:
     external_namesrv: str = ""
     # The demo shop's protections switched on (SHOP_PROTECTIONS of its frontend); see bridge/env/protect.py.
     protections: tuple[str, ...] = ()
+    # Broker groups on the one name server: 2 adds broker-b, so one broker can die while the other serves.
+    broker_groups: int = 1
 
     @property
     def external(self) -> bool:
@@ -77,6 +83,9 @@ class EnvConfig:
         """The services this environment runs, in start order."""
         if self.external:
             return tuple(s for s in SERVICES if s not in ("namesrv", "broker", "proxy"))
+        if self.broker_groups > 1:
+            at = SERVICES.index("broker") + 1
+            return (*SERVICES[:at], SECOND_BROKER, *SERVICES[at:])
         return SERVICES
 
     @property
@@ -123,6 +132,11 @@ class EnvConfig:
         return self.state_dir / "broker" / "store"
 
     @property
+    def second_store_dir(self) -> Path:
+        """broker-b's store: a plain directory (disk-fill drills aim at the first broker's bounded one)."""
+        return self.state_dir / SECOND_BROKER / "store"
+
+    @property
     def faults_dir(self) -> Path:
         return self.state_dir / "faults"
 
@@ -136,7 +150,7 @@ class EnvConfig:
 
     def service_port(self, service: str) -> int:
         """The port that identifies a service (iptables rules, health checks)."""
-        names = {"proxy": "proxy_grpc"}
+        names = {"proxy": "proxy_grpc", SECOND_BROKER: "broker_b"}
         return self.port(names.get(service, service))
 
     def pid_file(self, service: str) -> Path:
@@ -153,7 +167,15 @@ class EnvConfig:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> EnvConfig:
-        keys = ("port_offset", "heap_mb", "store_fs_mb", "python", "external_proxy", "external_namesrv")
+        keys = (
+            "port_offset",
+            "heap_mb",
+            "store_fs_mb",
+            "python",
+            "external_proxy",
+            "external_namesrv",
+            "broker_groups",
+        )
         known: dict[str, Any] = {k: raw[k] for k in keys if k in raw}
         if isinstance(raw.get("protections"), list):
             known["protections"] = tuple(str(x) for x in raw["protections"])
@@ -192,10 +214,14 @@ def default_config(state_dir: str | Path | None = None) -> EnvConfig:
     offset = _int_env("MQDRILL_PORT_OFFSET", 0)
     if not 0 <= offset <= 20000:
         raise EnvironmentError_(f"MQDRILL_PORT_OFFSET={offset} is out of range: allowed 0..20000")
+    groups = _int_env("MQDRILL_BROKER_GROUPS", 1)
+    if groups not in (1, 2):
+        raise EnvironmentError_(f"MQDRILL_BROKER_GROUPS={groups} is out of range: allowed 1 or 2")
     return EnvConfig(
         state_dir=state,
         cache_dir=cache,
         port_offset=offset,
+        broker_groups=groups,
         external_proxy=_addr_env("MQDRILL_ROCKETMQ_PROXY"),
         external_namesrv=_addr_env("MQDRILL_ROCKETMQ_NAMESRV"),
     )

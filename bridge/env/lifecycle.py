@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.env import faultlog, netguard, procs, rocketmq, services, storefs
-from bridge.env.config import HOST, SERVICES, EnvConfig
+from bridge.env.config import HOST, SECOND_BROKER, SERVICES, EnvConfig
 from bridge.errors import EnvironmentError_, MqdrillError
 from bridge.toxiproxy import ToxiproxyClient
 
@@ -38,6 +38,7 @@ def _check_ports(cfg: EnvConfig) -> None:
         "toxiproxy": ["toxiproxy_api", "tp_frontend", "tp_cartservice", "tp_namesrv", "tp_redis"],
         "namesrv": ["namesrv"],
         "broker": ["broker", "broker_metrics"],
+        "broker-b": ["broker_b", "broker_b_metrics"],
         "proxy": ["proxy_grpc", "proxy_remoting"],
         "frontend": ["frontend"],
         "cartservice": ["cartservice"],
@@ -168,10 +169,12 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
             say(f"store: {storefs.mount(cfg.store_dir, cfg.store_fs_mb)}")
         if not netguard.close(cfg):
             say(f"warning: ports {netguard.exposed_ports(cfg)} listen on every interface (no iptables to guard them)")
-        say("starting namesrv, broker, proxy")
-        _start_wait(cfg, ["namesrv", "broker"], timeout)
+        brokers = [s for s in cfg.services if s in rocketmq.MAIN_CLASS and s.startswith("broker")]
+        say(f"starting namesrv, {', '.join(brokers)}, proxy")
+        _start_wait(cfg, ["namesrv", *brokers], timeout)
         # the proxy exits at once if the broker has not registered yet: wait for the broker's word
-        _wait_log(cfg, "broker", "boot success", 30)
+        for broker in brokers:
+            _wait_log(cfg, broker, "boot success", 30)
         _start_proxy(cfg, timeout)
     if not cfg.external or cfg.external_namesrv:
         say(f"creating {rocketmq.TOPIC} and {rocketmq.CONSUMER_GROUP} via {cfg.namesrv_addr}")
@@ -225,6 +228,7 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
             "namesrv": f"{HOST}:{cfg.port('namesrv')}",
             "proxy_grpc": f"{HOST}:{cfg.port('proxy_grpc')}",
             "broker": f"{HOST}:{cfg.port('broker')}",
+            **({"broker_b": f"{HOST}:{cfg.port('broker_b')}"} if cfg.broker_groups > 1 else {}),
             "logs": str(rocketmq.log_dir(cfg)),
         },  # fmt: skip
         "toxiproxy_routes": {r.name: f"{HOST}:{r.listen_port} -> {r.upstream}" for r in cfg.routes},
@@ -256,5 +260,5 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
         t.join()
     storefs.unmount(cfg.store_dir)
     netguard.open_(cfg)
-    left = [n for n in SERVICES if services.running(cfg, n) is not None]
+    left = [n for n in (*SERVICES, SECOND_BROKER) if services.running(cfg, n) is not None]
     return left

@@ -16,7 +16,8 @@ from bridge.errors import ProcessError
 
 
 def exposed_ports(cfg: EnvConfig) -> list[int]:
-    return [cfg.port("proxy_grpc"), cfg.port("proxy_remoting"), cfg.port("broker") + 1]
+    ports = [cfg.port("proxy_grpc"), cfg.port("proxy_remoting"), cfg.port("broker") + 1]
+    return ports + ([cfg.port("broker_b") + 1] if cfg.broker_groups > 1 else [])
 
 
 def _rule(cfg: EnvConfig, port: int) -> list[str]:

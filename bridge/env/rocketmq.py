@@ -17,12 +17,14 @@ from bridge.errors import EnvironmentError_, ProcessError
 
 CLUSTER = "DefaultCluster"
 BROKER_NAME = "broker-a"
+SECOND_BROKER_NAME = "broker-b"
 TOPIC = "T_CART"
 CONSUMER_GROUP = "CID_CART"
 
 MAIN_CLASS = {
     "namesrv": "org.apache.rocketmq.namesrv.NamesrvStartup",
     "broker": "org.apache.rocketmq.broker.BrokerStartup",
+    "broker-b": "org.apache.rocketmq.broker.BrokerStartup",
     "proxy": "org.apache.rocketmq.proxy.ProxyStartup",
 }
 _JDK_OPENS = (
@@ -36,13 +38,15 @@ def conf_dir(cfg: EnvConfig) -> Path:
     return cfg.state_dir / "conf"
 
 
-def home_dir(cfg: EnvConfig) -> Path:
-    """``user.home`` and ``rocketmq.home.dir`` of the JVMs: logs go to ``<home>/logs/rocketmqlogs``."""
-    return cfg.state_dir / "rocketmq"
+def home_dir(cfg: EnvConfig, role: str = "") -> Path:
+    """``user.home`` and ``rocketmq.home.dir`` of the JVMs: logs go to ``<home>/logs/rocketmqlogs``.
+
+    broker-b has a home of its own: both brokers write ``broker.log``, and must not share it."""
+    return cfg.state_dir / ("rocketmq-b" if role == "broker-b" else "rocketmq")
 
 
-def log_dir(cfg: EnvConfig) -> Path:
-    return home_dir(cfg) / "logs" / "rocketmqlogs"
+def log_dir(cfg: EnvConfig, role: str = "") -> Path:
+    return home_dir(cfg, role) / "logs" / "rocketmqlogs"
 
 
 def _properties(values: dict[str, object]) -> str:
@@ -54,17 +58,18 @@ def namesrv_conf(cfg: EnvConfig) -> str:
     return _properties({"listenPort": cfg.port("namesrv"), "bindAddress": HOST})
 
 
-def broker_conf(cfg: EnvConfig) -> str:
-    store = cfg.store_dir
+def broker_conf(cfg: EnvConfig, *, second: bool = False) -> str:
+    store = cfg.second_store_dir if second else cfg.store_dir
+    port = cfg.port("broker_b" if second else "broker")
     return _properties({
         "brokerClusterName": CLUSTER,
-        "brokerName": BROKER_NAME,
+        "brokerName": SECOND_BROKER_NAME if second else BROKER_NAME,
         "brokerId": 0,
         "brokerIP1": HOST,  # else it registers a non-loopback address
         "bindAddress": HOST,
         "namesrvAddr": f"{HOST}:{cfg.port('namesrv')}",
-        "listenPort": cfg.port("broker"),
-        "haListenPort": cfg.port("broker") + 1,
+        "listenPort": port,
+        "haListenPort": port + 1,
         "storePathRootDir": store,
         "storePathCommitLog": store / "commitlog",
         "mappedFileSizeCommitLog": 16 * 1024 * 1024,
@@ -78,7 +83,7 @@ def broker_conf(cfg: EnvConfig) -> str:
         "cleanResourceInterval": 2000,  # disk checks every 2 s instead of 10 s (after the first 60 s)
         "metricsExporterType": "PROM",
         "metricsPromExporterHost": HOST,
-        "metricsPromExporterPort": cfg.port("broker_metrics"),
+        "metricsPromExporterPort": cfg.port("broker_b_metrics" if second else "broker_metrics"),
     })  # fmt: skip
 
 
@@ -107,6 +112,10 @@ def write_configs(cfg: EnvConfig) -> None:
     d.mkdir(parents=True, exist_ok=True)
     (d / "namesrv.conf").write_text(namesrv_conf(cfg))
     (d / "broker.conf").write_text(broker_conf(cfg))
+    if cfg.broker_groups > 1:
+        (d / "broker-b.conf").write_text(broker_conf(cfg, second=True))
+        cfg.second_store_dir.mkdir(parents=True, exist_ok=True)
+        log_dir(cfg, "broker-b").mkdir(parents=True, exist_ok=True)
     (d / "rmq-proxy.json").write_text(proxy_conf(cfg) + "\n")
     cfg.store_dir.mkdir(parents=True, exist_ok=True)
     log_dir(cfg).mkdir(parents=True, exist_ok=True)
@@ -123,14 +132,15 @@ def classpath(cfg: EnvConfig) -> str:
 
 def jvm_argv(cfg: EnvConfig, role: str, *, heap_mb: int | None = None, logback: str | None = None) -> list[str]:
     heap = min(heap_mb or cfg.heap_mb, 512)
-    home = home_dir(cfg)
+    home = home_dir(cfg, role)
+    logback = logback or ("broker" if role == "broker-b" else role)
     return [
         "java",
         f"-Xms{min(heap, 128)}m", f"-Xmx{heap}m",
         "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=256m", "-XX:MaxMetaspaceSize=192m",
         *_JDK_OPENS,
         f"-Duser.home={home}", f"-Drocketmq.home.dir={home}",
-        f"-Drmq.logback.configurationFile=rmq.{logback or role}.logback.xml",
+        f"-Drmq.logback.configurationFile=rmq.{logback}.logback.xml",
         f"-Dmqdrill.service={role}",
         "-cp", classpath(cfg),
     ]  # fmt: skip
@@ -141,6 +151,7 @@ def service_argv(cfg: EnvConfig, role: str) -> list[str]:
     args = {
         "namesrv": ["-c", str(d / "namesrv.conf")],
         "broker": ["-c", str(d / "broker.conf")],
+        "broker-b": ["-c", str(d / "broker-b.conf")],
         "proxy": ["-pc", str(d / "rmq-proxy.json"), "-pm", "cluster"],
     }[role]
     return [*jvm_argv(cfg, role), MAIN_CLASS[role], *args]

@@ -43,7 +43,7 @@ def _toxiproxy(cfg: EnvConfig) -> ServiceSpec:
 
 
 def _jvm(cfg: EnvConfig, role: str, port: int) -> ServiceSpec:
-    return ServiceSpec(role, tuple(rocketmq.service_argv(cfg, role)), port, cwd=rocketmq.home_dir(cfg))
+    return ServiceSpec(role, tuple(rocketmq.service_argv(cfg, role)), port, cwd=rocketmq.home_dir(cfg, role))
 
 
 def _shop_env(cfg: EnvConfig, name: str) -> dict[str, str]:
@@ -79,7 +79,12 @@ def spec(cfg: EnvConfig, name: str) -> ServiceSpec:
         return _toxiproxy(cfg)
     if name in ("frontend", "cartservice"):
         return _shop(cfg, name)
-    port = {"namesrv": cfg.port("namesrv"), "broker": cfg.port("broker"), "proxy": cfg.port("proxy_grpc")}[name]
+    port = {
+        "namesrv": cfg.port("namesrv"),
+        "broker": cfg.port("broker"),
+        "broker-b": cfg.port("broker_b"),
+        "proxy": cfg.port("proxy_grpc"),
+    }[name]
     return _jvm(cfg, name, port)
 
 

@@ -22,8 +22,8 @@ def test_every_port_moves_by_the_offset_and_none_collide(offset: int) -> None:
     cfg = EnvConfig(state_dir=Path("/s"), cache_dir=Path("/c"), port_offset=offset)
     ports = cfg.ports
     assert all(ports[n] == DEFAULT_PORTS[n] + offset for n in DEFAULT_PORTS)
-    # the broker also binds listenPort - 2 and + 1
-    taken = [*ports.values(), ports["broker"] - 2, ports["broker"] + 1]
+    # each broker also binds listenPort - 2 and + 1
+    taken = [*ports.values(), *(ports[b] + d for b in ("broker", "broker_b") for d in (-2, 1))]
     assert len(taken) == len(set(taken))
     assert all(0 < p < 65536 for p in taken)
 

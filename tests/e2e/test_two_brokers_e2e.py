@@ -1,0 +1,68 @@
+"""Two broker groups on one name server (issue 13, `env up --brokers 2`): killing one broker is a
+weak dependency for the shop's sends, because the routes hold the other group's queues too.
+
+This module starts its own environment with two broker groups (the session's shared one has one,
+as the default suite expects), on a free port layout, and stops it after.
+
+What the real stack showed: the producer's send to a queue of the dead broker fails, and the
+official client retries it on a queue of the next broker (the proxy's routes list both groups),
+so add-to-cart keeps succeeding and items keep reaching the cart through broker-b.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bridge.env import EnvConfig, down, status, up
+from bridge.env.config import REPO_ROOT
+from bridge.runner.lifecycle import run_drill
+from bridge.runner.wiring import build_deps
+from tests.e2e.conftest import _free_offset
+from tests.support.drills import drill
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def two_brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvConfig]:
+    cache = Path(os.environ.get("MQDRILL_CACHE") or REPO_ROOT / ".cache").resolve()
+    cfg = EnvConfig(
+        state_dir=tmp_path_factory.mktemp("two-brokers"), cache_dir=cache, port_offset=_free_offset(), broker_groups=2
+    )
+    try:
+        info = up(cfg)
+    except Exception:
+        down(cfg)
+        raise
+    assert "broker-b" in info["services"] and info["services"]["broker-b"]["listening"]
+    yield cfg
+    assert not down(cfg), "down left processes of the two-broker environment"
+
+
+def test_killing_one_of_two_broker_groups_is_weak_for_sends(
+    two_brokers: EnvConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in {
+        "MQDRILL_STATE": str(two_brokers.state_dir),
+        "MQDRILL_LEDGER": str(tmp_path / "ledger"),
+        "MQDRILL_REPORTS": str(tmp_path / "reports"),
+    }.items():
+        monkeypatch.setenv(key, value)
+    d = drill(
+        causes=["process-kill"],
+        targets={"services": ["broker"]},  # broker-a only; broker-b serves
+        steady_state={"probe": {"frontend_url": two_brokers.url("frontend"), "rate": 20}},
+        windows={"baseline": 15, "fault": 15, "recovery": 20},
+    )
+    result = run_drill(d, build_deps(d, report=False), out=tmp_path / "run")
+    assert result.status == "completed", result.reason
+    verdict = json.loads((result.run_dir / "verdict.json").read_text())["verdicts"][0]
+    assert verdict["strength"] == "weak", verdict["reasons"]
+    assert verdict["recovered"] is True
+    parts = status(two_brokers)["services"]
+    assert parts["broker"]["running"] and parts["broker-b"]["running"], "the killed broker is back after the drill"
