@@ -107,6 +107,12 @@ def _outbox_pending(env: EmbeddedEnv) -> float:
     return 0.0
 
 
+def _tail(env: EmbeddedEnv) -> str:
+    log = env.config.log_file("frontend")
+    lines = [x for x in log.read_text().splitlines() if "WARNING" in x or "ERROR" in x] if log.exists() else []
+    return "frontend's last warnings: " + " | ".join(x[-200:] for x in lines[-3:])
+
+
 def test_the_outbox_loses_no_item_and_adds_none(loop_env: EmbeddedEnv, tmp_path: Path) -> None:
     import redis
 
@@ -114,10 +120,11 @@ def test_the_outbox_loses_no_item_and_adds_none(loop_env: EmbeddedEnv, tmp_path:
     result = _run(loop_env, tmp_path / "run", protections, causes=["process-kill"])
     # the broker is back: wait for the outbox to drain (a restarted broker takes up to ~57 s to be
     # routed to again, docs/environment.md), then read every probe user's cart
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while _outbox_pending(loop_env) > 0 and time.monotonic() < deadline:
         time.sleep(2)
-    assert _outbox_pending(loop_env) == 0, "the outbox did not drain after the broker came back"
+    left = _outbox_pending(loop_env)
+    assert left == 0, f"the outbox did not drain after the broker came back: {left:g} left; {_tail(loop_env)}"
     time.sleep(5)  # the last relayed messages are consumed
     with open(result.run_dir / "probe.csv", newline="") as f:
         adds = [r for r in csv.DictReader(f) if r["op"] == "add_to_cart"]

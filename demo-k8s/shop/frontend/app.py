@@ -171,8 +171,6 @@ async def _send_rocketmq(sender: ProtectedSender, body: dict[str, Any]) -> None:
     """Send through the protections switched on; like the original demo, a failure is only logged."""
     outcome = await sender.deliver(body)
     OUTCOMES.labels(outcome).inc()
-    if sender.outbox is not None:
-        OUTBOX_PENDING.set(sender.outbox.pending())
     if outcome == FAILED:
         log.error("send to %s failed: %s", TOPIC, sender.last_error)
     elif outcome != "sent":
@@ -240,6 +238,9 @@ async def _session(app: web.Application) -> Any:
     app["session"] = session
     sender = ProtectedSender(SETTINGS, _timed_send, lambda body: _direct_add(session, body))
     app["sender"] = sender
+    outbox = sender.outbox
+    if outbox is not None:
+        OUTBOX_PENDING.set_function(outbox.pending)  # read at each scrape, so the relay shows too
     stop = asyncio.Event()
     relay = asyncio.create_task(sender.relay_forever(stop))
     if SETTINGS.enabled:
