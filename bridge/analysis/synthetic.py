@@ -53,6 +53,7 @@ class Scenario:
     app: str = "frontend"
     dependency: str = "broker"
     scenario: str = "broker-unavailable"
+    channel: str = "rocketmq"  # run.json's channel and probe.csv's mode
     predicted_impact: str | None = "add-to-cart fails while the broker is down"
     protections: list[dict[str, str]] = field(default_factory=list)
     backlog: bool = False
@@ -122,7 +123,7 @@ def probe_frame(sc: Scenario) -> pl.DataFrame:
     frame = frame.with_columns(
         pl.col("latency_ms").fill_nan(None),
         (pl.col("t") + 0.001).alias("sent"),
-        pl.lit("rocketmq").alias("mode"),
+        pl.lit(sc.channel).alias("mode"),
     )
     frame = frame.select("t", "sent", "latency_ms", "ok", "op", "mode", "status", "error").sort("t", "op")
     stop = sc.abort_at if sc.abort_at is not None else sc.crash_at
@@ -147,7 +148,7 @@ def write_run(path: str | Path, sc: Scenario | None = None, *, probes: pl.DataFr
         "app": sc.app,
         "dependency": sc.dependency,
         "component": sc.dependency,
-        "channel": "rocketmq",
+        "channel": sc.channel,
         "expected": sc.expected,
         "slo": sc.slo,
         "started_at": sc.t0,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import MqdrillError
+from bridge.report.quiet import silence_notebook_warnings
 
 KERNEL = "python3"
 
@@ -48,6 +49,7 @@ class WarmKernel:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
+        silence_notebook_warnings()
         try:
             papermill.execute_notebook(
                 str(template),
