@@ -10,9 +10,9 @@ sentence, it never breaks it. The notebooks only display what these functions re
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bridge.analysis.suite import SuiteData, SuiteRow
 from bridge.analysis.wording import ms, op_words, pct, seconds
@@ -28,6 +28,7 @@ SCENARIOS = {
     "broker-cpu-full": "while the broker's CPU was saturated",
     "send-failure": "while sends failed in the client",
 }
+T = TypeVar("T")
 # Below this drop in success (percentage points), a fall is noise and latency tells the story.
 MIN_DROP = 0.01
 
@@ -166,26 +167,27 @@ def drill_headline(entry: Mapping[str, Any], meta: Mapping[str, Any] | None = No
 
 
 @dataclass
-class SuiteHeadline:
-    """How many drills matched their expectation, and for the others, why."""
+class SuiteHeadline(Generic[T]):
+    """How many drills matched their expectation, and for the others, why (their headline)."""
 
     total: int
     matched: int
     no_expectation: int
-    others: list[tuple[SuiteRow, Headline]] = field(default_factory=list)  # not matched, with the why
+    others: list[tuple[T, Headline]] = field(default_factory=list)  # another verdict first, then inconclusive
 
     @property
     def sentence(self) -> str:
         if not self.total:
             return "This suite has no drill that could be read."
         judged = self.total - self.no_expectation
-        head = (
-            f"{self.matched} of {judged} drills matched their expectation" if judged else "No drill had an expectation"
-        )
-        if judged and self.matched == judged:
+        if not judged:
+            head = "No drill had an expectation"
+        elif self.matched == judged:
             head = (
                 f"All {judged} drills matched their expectation" if judged > 1 else "The drill matched its expectation"
             )
+        else:
+            head = f"{self.matched} of {judged} drills matched their expectation"
         differ = sum(1 for _, h in self.others if h.strength != "inconclusive")
         unsure = len(self.others) - differ
         parts = [f"{differ} gave another verdict"] if differ else []
@@ -195,15 +197,22 @@ class SuiteHeadline:
         return head + tail + extra + "."
 
 
-def suite_headline(suite: SuiteData) -> SuiteHeadline:
-    """Tally the suite's drills against their expectations; the others keep their headline (the why)."""
-    out = SuiteHeadline(len(suite.rows), 0, 0)
-    for row in suite.rows:
-        v = row.verdict
-        if str(v.get("expected") or row.meta.get("expected") or "unknown") not in ("strong", "weak"):
+def tally(items: Iterable[tuple[T, Mapping[str, Any], Mapping[str, Any]]]) -> SuiteHeadline[T]:
+    """Count ``(key, verdict entry, run meta)`` items against their expectations; keep the others' why."""
+    out: SuiteHeadline[T] = SuiteHeadline(0, 0, 0)
+    for key, v, meta in items:
+        out.total += 1
+        expected = str(v.get("expected") or meta.get("expected") or "unknown")
+        if expected not in ("strong", "weak"):
             out.no_expectation += 1
         elif v.get("matches_expected") is True:
             out.matched += 1
         else:
-            out.others.append((row, drill_headline(v, row.meta)))
+            out.others.append((key, drill_headline({**v, "expected": expected}, meta)))
+    out.others.sort(key=lambda kh: kh[1].strength == "inconclusive")  # stable: suite order within each group
     return out
+
+
+def suite_headline(suite: SuiteData) -> SuiteHeadline[SuiteRow]:
+    """The suite report's first line: its drills tallied against their expectations."""
+    return tally((row, row.verdict, row.meta) for row in suite.rows)
