@@ -11,7 +11,10 @@ import pytest
 
 from bridge.analysis import analyze
 from bridge.analysis.synthetic import HEALTHY, Scenario, write_run
+from bridge.cli.progress import LineProgress
+from bridge.cli.suite_progress import SuiteProgress
 from bridge.cli.verdicts import print_run, print_suite
+from bridge.runner.ports import LiveStats, Progress
 from bridge.suite.suitedir import DrillOutcome
 
 LONG = "broker-unavailable-process-kill-against-the-checkout-frontend-in-namespace-shop-prod"
@@ -68,3 +71,33 @@ def test_run_output_is_a_table_and_the_verdict_in_one_sentence(tmp_path: Path) -
     text = out.getvalue()
     assert "frontend → broker (rocketmq)" in text and "as expected" in text
     assert "strong: cart updates fell from 100 % to 0 % while the broker was down" in text
+
+
+def _progress(phase: str, left: float, ratio: float | None = 0.995) -> Progress:
+    return Progress(phase, left, LiveStats(count=50, success_ratio=ratio, p95_ms=61.4))
+
+
+def test_live_progress_off_a_terminal_is_one_plain_line_per_phase() -> None:
+    out = io.StringIO()
+    view = LineProgress(LONG, stream=out)
+    for p in (_progress("baseline", 30), _progress("baseline", 29), _progress("fault", 10, 0.0), _progress("fault", 9)):
+        view(p)
+    view.close()
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 2 and all(line.startswith(LONG) for line in lines)
+    assert "success 99.5 %  p95 61 ms" in lines[0] and "success 0 %" in lines[1]
+    assert "\r" not in out.getvalue() and "\x1b" not in out.getvalue()
+
+
+def test_suite_progress_off_a_terminal_writes_phase_changes_and_results_only(tmp_path: Path) -> None:
+    out = io.StringIO()
+    view = SuiteProgress(["a", "b"], {"a": 60.0, "b": 60.0}, stream=out)
+    view.on_progress("a", _progress("baseline", 30))
+    view.on_progress("a", _progress("baseline", 29))
+    view.on_progress("b", _progress("fault", 5))
+    view.on_done(_outcomes(tmp_path)[1])
+    assert out.getvalue().splitlines() == [
+        "a: baseline",
+        "b: fault",
+        "done http-drill: completed, verdict weak (expected strong)",
+    ]
