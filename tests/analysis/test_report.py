@@ -112,7 +112,7 @@ def test_reports_show_plain_words_and_no_developer_notes(reported_suite: Path) -
     assert "consume delay = <code>consume_delay_ms</code>" in drill
     for page in ("report.html", "broker-down/report.html", "crashed/report.html"):
         html = _page(reported_suite / page)
-        for dev in ("Thin view", "Developer note", "bridge.analysis", "papermill"):
+        for dev in ("Thin view", "Developer note", "bridge.analysis", "papermill", "reset -f", "display(HTML"):
             assert dev not in html, (page, dev)
 
 
