@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from bridge.analysis.suite import SuiteData, SuiteRow
-from bridge.analysis.wording import ms, op_words, pct, seconds
+from bridge.analysis.wording import ms, op_words, pct, plain_sentence, seconds
 
 COMPONENTS = {"namesrv": "name server", "broker": "broker", "proxy": "proxy"}
 # How each catalog scenario reads after "while": what was wrong during the fault window.
@@ -129,7 +129,7 @@ def _first_reason(entry: Mapping[str, Any]) -> str:
     reasons = [str(r) for r in entry.get("reasons") or [] if str(r).strip()]
     if not reasons:
         return "the analysis gave no reason"
-    r = reasons[0].strip().rstrip(".")
+    r = plain_sentence(reasons[0].strip().rstrip("."))
     return r[:1].lower() + r[1:] if len(r) > 1 and not r[1:2].isupper() else r
 
 

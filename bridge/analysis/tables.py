@@ -14,7 +14,16 @@ from typing import Any
 from bridge.analysis.analyze import Analysis
 from bridge.analysis.headline import drill_headline, suite_headline
 from bridge.analysis.suite import SuiteData, dependency_matrix
-from bridge.analysis.wording import metric_words, ms, op_words, pct, quantile_words, seconds, yes_no
+from bridge.analysis.wording import (
+    metric_words,
+    ms,
+    op_words,
+    pct,
+    plain_sentence,
+    quantile_words,
+    seconds,
+    yes_no,
+)
 
 COLOUR = {"strong": "#f4cccc", "weak": "#d9ead3", "inconclusive": "#fff2cc"}
 
@@ -33,6 +42,11 @@ def _table(head: list[str], rows: list[list[str]], cls: str = "") -> str:
 def _named(plain: str, raw: str) -> str:
     """The plain word, with the raw name on hover."""
     return f"<span title='{_e(raw)}'>{_e(plain)}</span>" if plain != raw else _e(plain)
+
+
+def _plain(sentence: str, ops: list[str]) -> str:
+    """An analysis sentence, escaped, with percentages rounded and operation names in words (raw on hover)."""
+    return plain_sentence(_e(sentence), ops, wrap=lambda plain, raw: f"<span title='{raw}'>{plain}</span>")
 
 
 def _strength(s: Any) -> str:
@@ -111,7 +125,7 @@ def verdict_table(a: Analysis) -> str:
     """The verdict with its reasons."""
     rows = []
     for v in a.verdict()["verdicts"]:
-        reasons = "<ul>" + "".join(f"<li>{_e(r)}</li>" for r in v["reasons"]) + "</ul>"
+        reasons = "<ul>" + "".join(f"<li>{_plain(r, a.ops)}</li>" for r in v["reasons"]) + "</ul>"
         recovered = yes_no(v["recovered"]).replace("–", "not judged")
         rows.append(
             [
@@ -154,7 +168,7 @@ def window_table(a: Analysis) -> str:
 def impact_table(a: Analysis) -> str:
     """What the catalog predicted next to what was observed."""
     predicted = a.run.meta.get("predicted_impact") or "(no prediction recorded)"
-    observed = "<br>".join(_e(s) for s in a.observed_impact) or "(nothing measurable)"
+    observed = "<br>".join(_plain(s, a.ops) for s in a.observed_impact) or "(nothing measurable)"
     return _table(["predicted", "observed"], [[_e(predicted), observed]])
 
 

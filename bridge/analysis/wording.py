@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 
 # Operations the demo shop's probes know; any other name is spelled out from its words.
 OPERATIONS = {
@@ -86,3 +87,26 @@ def yes_no(value: object) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+_PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)%")
+
+
+def raw_names(text: str, ops: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """The raw operation names that occur in ``text`` (known ones and ``ops``), longest first."""
+    names = sorted({*OPERATIONS, *ops}, key=len, reverse=True)
+    return [n for n in names if n and re.search(rf"\b{re.escape(n)}\b", text)]
+
+
+def plain_sentence(
+    text: str, ops: list[str] | tuple[str, ...] = (), wrap: Callable[[str, str], str] | None = None
+) -> str:
+    """A sentence from the analysis made readable: "add_to_cart: 90.00% ..." -> "add-to-cart requests: 90 % ...".
+
+    ``wrap(plain, raw)`` can dress each replaced name (the report keeps the raw name on hover).
+    """
+    out = _PERCENT.sub(lambda m: pct(float(m.group(1)) / 100.0), text)
+    for raw in raw_names(out, ops):
+        word = wrap(op_words(raw), raw) if wrap else op_words(raw)
+        out = re.sub(rf"\b{re.escape(raw)}\b", lambda _m, w=word: w, out)  # type: ignore[misc]
+    return out

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bridge.analysis import analyze
 from bridge.analysis.headline import drill_headline, during, tally
 from bridge.analysis.synthetic import DOWN, HEALTHY, Profile, Scenario, write_run
-from bridge.analysis.wording import metric_words, ms, op_words, pct, seconds
+from bridge.analysis.wording import metric_words, ms, op_words, pct, plain_sentence, seconds
 
 
 def _entry(tmp_path: Path, sc: Scenario) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -54,6 +54,7 @@ def test_inconclusive_gives_the_first_reason(tmp_path: Path) -> None:
     entry, meta = _entry(tmp_path, Scenario(baseline=[(60.0, Profile(success=0.9))]))
     h = drill_headline(entry, meta)
     assert h.strength == "inconclusive" and h.sentence.startswith("inconclusive: the baseline")
+    assert "(add-to-cart requests: 90 % of requests successful, below the objective 99 %)" in h.sentence
     assert h.expectation == "Expected strong; this drill could not tell."
 
 
@@ -129,3 +130,12 @@ def test_a_percentage_never_rounds_a_shortfall_to_100_or_a_success_to_0(ratio: f
     assert (shown == 100.0) == (ratio == 1.0) or ratio > 1 - 1e-6  # beyond 4 decimals nobody reads a shortfall
     assert (shown == 0.0) == (ratio == 0.0) or ratio < 1e-6
     assert math.isclose(shown, ratio * 100, abs_tol=0.5)
+
+
+def test_analysis_sentences_are_made_plain_without_touching_other_figures() -> None:
+    text = "add_to_cart success fell by 100.00% (p < 1e-6); my_op: 3.5% slow; cart_visible_x stays"
+    assert plain_sentence(text, ["my_op"]) == (
+        "add-to-cart requests success fell by 100 % (p < 1e-6); my op requests: 3.5 % slow; cart_visible_x stays"
+    )
+    wrapped = plain_sentence("cart_visible: 0.00%", wrap=lambda plain, raw: f"[{plain}|{raw}]")
+    assert wrapped == "[cart updates|cart_visible]: 0 %"
