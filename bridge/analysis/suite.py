@@ -8,6 +8,7 @@ when no drill in it could tell — an inconclusive drill is counted and shown, n
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,12 +88,22 @@ def read_suite(path: str | Path) -> SuiteData:
                 verdict,
                 str(meta.get("scenario") or ""),
                 component=str(meta.get("component") or verdict.get("dependency") or ""),
-                channel=str(meta.get("channel") or ""),
+                channel=str(meta.get("channel") or _probe_mode(run_dir)),
                 meta=meta,
                 suite_dir=root,
             )
         )
     return suite
+
+
+def _probe_mode(run_dir: Path) -> str:
+    """An older run.json without ``channel``: the ``mode`` of probe.csv's first row (header and one line read)."""
+    try:
+        with (run_dir / "probe.csv").open(encoding="utf-8", newline="") as f:
+            row = next(csv.DictReader(f), None)
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return ""
+    return str((row or {}).get("mode") or "")
 
 
 def _run_meta(run_dir: Path) -> dict[str, Any]:

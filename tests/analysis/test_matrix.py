@@ -81,3 +81,13 @@ def test_read_suite_takes_component_and_channel_from_run_json(tmp_path: Path) ->
         ("frontend", "broker", "rocketmq"): "inconclusive",
         ("frontend", "broker", "http"): "weak",
     }
+
+
+def test_an_older_run_without_channel_takes_it_from_the_probe_rows(tmp_path: Path) -> None:
+    import json
+
+    root = write_suite(tmp_path / "s", {"old": Scenario(channel="http")})
+    meta = json.loads((root / "old" / "run.json").read_text())
+    del meta["channel"]
+    (root / "old" / "run.json").write_text(json.dumps(meta))
+    assert [r.channel for r in read_suite(root).rows] == ["http"]
