@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.analysis import analyze
@@ -139,3 +139,27 @@ def test_analysis_sentences_are_made_plain_without_touching_other_figures() -> N
     )
     wrapped = plain_sentence("cart_visible: 0.00%", wrap=lambda plain, raw: f"[{plain}|{raw}]")
     assert wrapped == "[cart updates|cart_visible]: 0 %"
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    success=st.floats(min_value=0.0, max_value=1.0),
+    latency=st.floats(min_value=5.0, max_value=3000.0),
+    recovery_down=st.integers(min_value=0, max_value=25),
+)
+def test_every_analysed_drill_gets_a_plain_sentence(success: float, latency: float, recovery_down: int) -> None:
+    import tempfile
+
+    fault = Profile(success=success, visible=success, latency_ms=latency)
+    sc = Scenario(fault=[(30.0, fault)], recovery=[(float(recovery_down), DOWN), (30.0, HEALTHY)], rate=5.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        entry, meta = _entry(Path(tmp), sc)
+    h = drill_headline(entry, meta)
+    assert h.sentence.startswith(f"{entry['strength']}: ") and h.strength == entry["strength"]
+    assert "nan" not in h.sentence and "None" not in h.sentence
+    assert "add_to_cart" not in h.sentence and "cart_visible" not in h.sentence
+    if h.strength != "inconclusive":  # our own words throughout (an inconclusive one quotes the judge)
+        assert "_" not in h.sentence
+    if h.strength == "strong":
+        assert " fell from " in h.sentence or " rose from " in h.sentence
+        assert ("back " in h.sentence) == (entry["recovered"] is True)
