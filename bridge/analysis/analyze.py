@@ -12,7 +12,7 @@ from typing import Any
 import polars as pl
 
 from bridge.analysis import machine
-from bridge.analysis.attribution import Bounds, bounds_from_meta, straddling, with_outcome
+from bridge.analysis.attribution import Bounds, bounds_from_meta, inside, straddling, with_outcome
 from bridge.analysis.compare import Comparison, compare
 from bridge.analysis.judge import Decision, decide
 from bridge.analysis.metrics import consume_figures
@@ -22,7 +22,7 @@ from bridge.analysis.signatures import changed_signatures
 from bridge.analysis.slo import Slo, Tolerance, slo_from_meta
 from bridge.analysis.tolerances import Judging, judging_from_meta
 from bridge.analysis.windows import Windows, find_windows
-from bridge.analysis.windowstats import OpStats, operations, rows_in, window_stats
+from bridge.analysis.windowstats import OpStats, window_stats
 from bridge.timefmt import epoch
 
 VERDICT_SCHEMA = "mqdrill.verdict/v1"
@@ -123,10 +123,7 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
     w = find_windows(run.events, ended_at=epoch(run.meta.get("ended_at")), last_probe_t=last_t)
     probes = with_outcome(run.probes, bounds)
-    in_span = _rows_in_windows(probes, w)
-    # The operations judged are those probed in the baseline or fault window: one seen only
-    # during recovery cannot be compared with anything and must not block the verdict.
-    ops = operations(_rows_in_windows(probes, w, ("baseline", "fault")))
+    n_in_span, ops = _judged(probes, w)
     stats = {x.name: window_stats(probes, x, slo, ops) for x in w.all()}
     stats.setdefault("baseline", {})
     comparisons = {
@@ -135,7 +132,7 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
         if "fault" in stats and op in stats["baseline"]
     }
     recovery = time_to_recover(probes, w.recovery, slo, ops)
-    decision = decide(w, run.meta, in_span.height, slo, stats, comparisons, recovery)
+    decision = decide(w, run.meta, n_in_span, slo, stats, comparisons, recovery)
     timed = w.all() + ([w.warmup] if w.warmup is not None else [])
     late, load = machine.lateness(run.probes, timed), machine.host_load(run.metrics, timed)
     broke = any(s.violations for s in stats["baseline"].values())
@@ -160,9 +157,21 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     )
 
 
-def _rows_in_windows(probes: pl.DataFrame, w: Windows, names: tuple[str, ...] | None = None) -> pl.DataFrame:
-    parts = [rows_in(probes, x) for x in w.all() if names is None or x.name in names]
-    return pl.concat(parts) if parts else probes.head(0)
+def _judged(probes: pl.DataFrame, w: Windows) -> tuple[int, list[str]]:
+    """Rows in any window, and the operations judged: those probed in the baseline or fault window
+    (one seen only during recovery cannot be compared with anything and must not block the verdict)."""
+    if probes.height == 0:
+        return 0, []
+    any_window = pl.lit(False)
+    compared = pl.lit(False)
+    for x in w.all():
+        any_window = any_window | inside(x)
+        if x.name in ("baseline", "fault"):
+            compared = compared | inside(x)
+    row = probes.select(
+        any_window.sum().alias("n"), pl.col("op").filter(compared).unique().cast(pl.String).implode().alias("ops")
+    ).row(0, named=True)
+    return int(row["n"]), sorted(str(x) for x in row["ops"] if x is not None)
 
 
 def observed_impact(stats: dict[str, dict[str, OpStats]]) -> list[str]:

@@ -71,15 +71,11 @@ def with_outcome(probes: pl.DataFrame, bounds: Bounds) -> pl.DataFrame:
     t, lat = pl.col("t"), pl.col("latency_ms")
     sent = pl.col("sent").fill_null(t) if "sent" in probes.columns else t
     has_sent = pl.col("sent").is_not_null() if "sent" in probes.columns else pl.lit(False)
+    # how long after ``sent`` the outcome was decided: the answer, else the bound the probe waited
+    waited = pl.when(eventual & has_sent).then(pl.lit(bounds.eventual_s)).otherwise(pl.lit(bounds.timeout_s))
+    end = sent + pl.coalesce(lat.clip(lower_bound=0.0) / 1000.0, waited)
     start = pl.when(eventual).then(t).otherwise(sent)
-    end = (
-        pl.when(lat.is_not_null())
-        .then(sent + lat / 1000.0)
-        .when(eventual & has_sent)
-        .then(sent + bounds.eventual_s)
-        .otherwise(sent + bounds.timeout_s)
-    )
-    return probes.with_columns(start.alias(START), pl.max_horizontal(end, start).alias(END))
+    return probes.with_columns(start.alias(START), end.alias(END))
 
 
 def inside(window: Window) -> pl.Expr:
@@ -90,13 +86,15 @@ def inside(window: Window) -> pl.Expr:
 def straddling(frame: pl.DataFrame, w: Windows) -> dict[str, int]:
     """Rows left out at each boundary between judged windows: sent in the earlier window (or the
     uncertain gap after it) and decided after that window ended, except rows wholly in the gap."""
-    out: dict[str, int] = {}
-    pairs = ((w.baseline, w.fault), (w.fault, w.recovery))
-    for prev, nxt in pairs:
-        if prev is None or nxt is None or frame.height == 0:
+    s, e = pl.col(START), pl.col(END)
+    exprs = {}
+    for prev, nxt in ((w.baseline, w.fault), (w.fault, w.recovery)):
+        if prev is None or nxt is None:
             continue
-        s, e = pl.col(START), pl.col(END)
         in_gap = (s >= prev.end) & (e < nxt.start)
         crossing = (s >= prev.start) & (s < nxt.start) & (e >= prev.end) & ~in_gap
-        out[f"{prev.name}|{nxt.name}"] = int(frame.select(crossing.sum()).item())
-    return out
+        exprs[f"{prev.name}|{nxt.name}"] = crossing.sum()
+    if not exprs or frame.height == 0:
+        return {k: 0 for k in exprs}
+    row = frame.select(**exprs).row(0, named=True)  # one pass for every boundary
+    return {k: int(v) for k, v in row.items()}

@@ -86,18 +86,15 @@ def lateness(probes: pl.DataFrame, windows: list[Window]) -> dict[str, Lateness]
     flow_ops = [op for op in probes["op"].unique().to_list() if op is not None and not is_visibility_op(str(op))]
     if not flow_ops:
         return {}
-    starts = probes.filter(pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null())
+    flow = pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null()
+    late = ((pl.col("sent") - pl.col("t")) * 1000.0).clip(lower_bound=0.0).alias("ms")
+    starts = probes.filter(flow).select("t", late)  # two columns, copied once
     out: dict[str, Lateness] = {}
     for w in windows:
-        late = (
-            starts.filter((pl.col("t") >= w.start) & (pl.col("t") < w.end))
-            .select(((pl.col("sent") - pl.col("t")) * 1000.0).clip(lower_bound=0.0).alias("ms"))["ms"]
-            .to_numpy()
-        )
-        if len(late) == 0:
-            continue
-        p50, p95, p99 = np.percentile(late, [50, 95, 99], method="inverted_cdf")
-        out[w.name] = Lateness(len(late), float(p50), float(p95), float(p99), float(late.max()))
+        ms = starts.filter((pl.col("t") >= w.start) & (pl.col("t") < w.end))["ms"].to_numpy()
+        if len(ms):
+            p50, p95, p99 = np.percentile(ms, [50, 95, 99], method="inverted_cdf")
+            out[w.name] = Lateness(len(ms), float(p50), float(p95), float(p99), float(ms.max()))
     return out
 
 

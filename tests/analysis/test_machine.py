@@ -103,7 +103,7 @@ def test_the_host_sampler_reports_cpu_busy_between_two_samples(tmp_path: Path) -
 
 
 def test_the_host_target_goes_through_the_scraper(tmp_path: Path) -> None:
-    from bridge.collectors.scrape import ScrapeTarget, Scraper
+    from bridge.collectors.scrape import Scraper, ScrapeTarget
 
     seen: list[str] = []
 
