@@ -31,7 +31,9 @@ def _mqdrill(*args: str, env: dict[str, str] | None = None) -> subprocess.Comple
 
 
 def _drill(**fields: object) -> Drill:
-    return Drill.model_validate({"apiVersion": "mqdrill/v1", "kind": "Drill", "scenario": "broker-unavailable", **fields})
+    return Drill.model_validate(
+        {"apiVersion": "mqdrill/v1", "kind": "Drill", "scenario": "broker-unavailable", **fields}
+    )
 
 
 def test_run_refuses_a_ten_second_baseline_before_anything_starts(tmp_path: Path) -> None:
