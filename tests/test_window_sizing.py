@@ -110,3 +110,17 @@ def test_an_accepted_baseline_always_yields_the_samples(
     # warm-up, holds min_samples completed requests
     check = min(sizing.preflight_check_s(d), baseline)
     assert (check - max(0.0, bound - warmup)) * rate >= min_samples
+
+
+def test_the_runner_checks_the_steady_state_over_the_span_sizing_planned(tmp_path: Path) -> None:
+    """The preflight of `run` waits as long as sizing says, so a cart that takes up to its bound to
+    show an item still yields slo.min_samples completed rows (the "only 27 samples, need 30" case)."""
+    import json
+
+    from bridge.runner.wiring import ProbeAdapter
+
+    (tmp_path / "run.json").write_text(json.dumps({"run_id": "r"}))
+    d = _drill(windows={"warmup": "2s", "baseline": "20s"}, steady_state={"probe": {"rate": 10}})
+    adapter = ProbeAdapter(d, tmp_path)
+    # 30 samples at 10/s take 3 s (+1), and a flow may take 2 s + 5 s, 5 s more than the warm-up
+    assert adapter.check_s() == sizing.preflight_check_s(d) == 4.0 + 5.0
