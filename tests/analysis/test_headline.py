@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -167,3 +168,25 @@ def test_every_analysed_drill_gets_a_plain_sentence(success: float, latency: flo
     if h.strength == "strong":
         assert " fell from " in h.sentence or " rose from " in h.sentence
         assert ("back " in h.sentence) == (entry["recovered"] is True)
+
+
+RECORDED = Path(__file__).resolve().parents[1] / "data" / "runs"
+
+
+@pytest.mark.parametrize(
+    ("name", "start"),
+    [
+        ("broker-kill-rocketmq", "strong: cart updates fell from 100 % to 0 % while the broker was down; back "),
+        ("slow-consumer-rocketmq", "strong: cart updates fell from 100 % to 0 % while the cartservice fell behind"),
+        ("busy-machine-broker-kill", "inconclusive: the probe could not keep its schedule: the probe was late by "),
+    ],
+)
+def test_recorded_real_runs_read_as_one_sentence(name: str, start: str, tmp_path: Path) -> None:
+    import tarfile
+
+    with tarfile.open(RECORDED / f"{name}.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    a = analyze(tmp_path / name)
+    sentence = drill_headline(a.verdict()["verdicts"][0], a.run.meta).sentence
+    assert sentence.startswith(start), sentence
+    assert "nan" not in sentence and "add_to_cart" not in sentence and "cart_visible" not in sentence
