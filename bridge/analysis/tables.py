@@ -256,3 +256,39 @@ def consume_footnote(a: Analysis) -> str:
     from bridge.analysis.timeline import consume_series
 
     return names_footnote([name for name, _, _ in consume_series(a).values()], kind="metric")
+
+
+def machine_table(a: Analysis) -> str:
+    """Per window: how late the probe sent, and how loaded the host was; rows left out at each boundary."""
+    return machine_html(a.verdict()["verdicts"][0].get("evidence") or {})
+
+
+def machine_html(ev: dict[str, Any]) -> str:
+    """:func:`machine_table` from a verdict's evidence, read defensively (``probe_lateness_ms``, ``host``,
+    ``straddling_rows``): an older run without them gets a one-line note instead of a table."""
+    late, host = ev.get("probe_lateness_ms") or {}, ev.get("host") or {}
+    names = [n for n in ("warmup", "baseline", "fault", "recovery") if n in late or n in host]
+    rows = []
+    for name in names:
+        lat, h = late.get(name) or {}, host.get(name) or {}
+        busy = h.get("cpu_busy_percent_mean")
+        load, cpus = h.get("load1_mean"), h.get("cpus")
+        rows.append(
+            [
+                _e(name),
+                _e(ms(lat.get("p95"))),
+                _e(ms(lat.get("max"))),
+                _e(f"{busy:.0f} %" if isinstance(busy, int | float) else "–"),
+                _e(f"{load:.1f} on {cpus:.0f} CPU(s)" if isinstance(load, int | float) and cpus else "–"),
+                "<b>yes</b>" if h.get("saturated") else _e(yes_no(h.get("saturated"))),
+            ]
+        )
+    straddling = ev.get("straddling_rows") or {}
+    note = ""
+    if straddling:
+        parts = ", ".join(f"{_e(k.replace('|', ' → '))}: {_e(v)}" for k, v in straddling.items())
+        note = f"<p>Rows whose outcome crossed a window boundary, left out of both windows' tests: {parts}.</p>"
+    if not rows:
+        return note or "<p><i>This run recorded neither probe lateness nor host load.</i></p>"
+    head = ["window", "probe late by (95th percentile)", "probe late by (worst)", "CPU busy", "load average"]
+    return _table([*head, "host saturated"], rows, "mq-machine") + note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -182,11 +183,23 @@ RECORDED = Path(__file__).resolve().parents[1] / "data" / "runs"
     ],
 )
 def test_recorded_real_runs_read_as_one_sentence(name: str, start: str, tmp_path: Path) -> None:
-    import tarfile
-
     with tarfile.open(RECORDED / f"{name}.tar.gz") as tar:
         tar.extractall(tmp_path, filter="data")
     a = analyze(tmp_path / name)
     sentence = drill_headline(a.verdict()["verdicts"][0], a.run.meta).sentence
     assert sentence.startswith(start), sentence
     assert "nan" not in sentence and "add_to_cart" not in sentence and "cart_visible" not in sentence
+
+
+def test_the_machine_table_names_a_late_probe_and_a_saturated_host(tmp_path: Path) -> None:
+    from bridge.analysis import tables
+
+    with tarfile.open(RECORDED / "busy-machine-broker-kill.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    html = tables.machine_table(analyze(tmp_path / "busy-machine-broker-kill"))
+    fault = re.search(r"<td[^>]*>fault</td>(.*?)</tr>", html)
+    assert fault is not None
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", fault.group(1))
+    assert cells[0] == "289 ms" and cells[2] == "100 %" and cells[4] == "<b>yes</b>"
+    assert "fault → recovery: 107" in html
+    assert tables.machine_html({}) == "<p><i>This run recorded neither probe lateness nor host load.</i></p>"
