@@ -69,6 +69,7 @@ class Scenario:
     app: str = "frontend"
     dependency: str = "broker"
     scenario: str = "broker-unavailable"
+    channel: str = "rocketmq"  # run.json's channel and probe.csv's mode
     predicted_impact: str | None = "add-to-cart fails while the broker is down"
     protections: list[dict[str, str]] = field(default_factory=list)
     backlog: bool = False
@@ -182,7 +183,7 @@ def probe_frame(sc: Scenario) -> pl.DataFrame:
             cols["error"].append(error)
             i += n
     frame = pl.DataFrame({k: np.concatenate(v) for k, v in cols.items()})
-    frame = frame.with_columns(pl.col("latency_ms").fill_nan(None), pl.lit("rocketmq").alias("mode"))
+    frame = frame.with_columns(pl.col("latency_ms").fill_nan(None), pl.lit(sc.channel).alias("mode"))
     frame = frame.select("t", "sent", "latency_ms", "ok", "op", "mode", "status", "error").sort("t", "op")
     stop = sc.abort_at if sc.abort_at is not None else sc.crash_at
     return frame if stop is None else frame.filter(pl.col("t") < sc.t0 + stop)
@@ -206,7 +207,7 @@ def write_run(path: str | Path, sc: Scenario | None = None, *, probes: pl.DataFr
         "app": sc.app,
         "dependency": sc.dependency,
         "component": sc.dependency,
-        "channel": "rocketmq",
+        "channel": sc.channel,
         "expected": sc.expected,
         "slo": sc.slo,
         "started_at": sc.t0,
