@@ -25,14 +25,15 @@ def _entry(tmp_path: Path, sc: Scenario) -> tuple[dict[str, Any], dict[str, Any]
 
 def test_strong_says_what_fell_while_what_was_down_and_when_it_came_back(tmp_path: Path) -> None:
     # Cart updates fall to 0 % during the fault; recovery needs 9 s of DOWN after the fault ends.
-    sc = Scenario(recovery=[(9.0, DOWN), (21.0, HEALTHY)])
+    # Recovery is judged on outcome times: the last item added while still down is decided "not
+    # visible" at its 5 s bound, so the business is back 9 + 5 s after recovery.
+    sc = Scenario(recovery=[(9.0, DOWN), (21.0, HEALTHY)], slo={**Scenario().slo, "visibility_s_max": 5})
     entry, meta = _entry(tmp_path, sc)
     h = drill_headline(entry, meta)
     assert h.strength == "strong"
     assert h.sentence.startswith("strong: ") and "from 100 % to 0 % while the broker was down" in h.sentence
     ttr = entry["evidence"]["recovery"]["time_to_recover_s"]
-    # at least the 9 s of DOWN (how much more is the analysis' attribution, not the headline's business)
-    assert 9 <= ttr <= 30 and h.sentence.endswith(f"; back {seconds(ttr)} after recovery")
+    assert 13 <= ttr <= 15 and h.sentence.endswith(f"; back {seconds(ttr)} after recovery")
     assert h.expectation == "As expected (strong)."
 
 
@@ -58,9 +59,9 @@ def test_inconclusive_gives_the_first_reason(tmp_path: Path) -> None:
     entry, meta = _entry(tmp_path, Scenario(baseline=[(60.0, Profile(success=0.9))]))
     h = drill_headline(entry, meta)
     assert h.strength == "inconclusive" and h.sentence.startswith("inconclusive: the baseline")
-    assert re.search(
-        r"\(add-to-cart requests: 9\d(\.\d)? % of requests successful, below the objective 99 %\)", h.sentence
-    )
+    # 90 % of the sends fail evenly; rows straddling the baseline's end are left out, so about 90 %
+    figure = r"\(add-to-cart requests: 90(\.\d)? % of requests successful, below the objective 99 %\)"
+    assert re.search(figure, h.sentence)
     assert h.expectation == "Expected strong; this drill could not tell."
 
 
