@@ -13,6 +13,7 @@ from typing import Any
 
 from bridge.analysis.analyze import Analysis
 from bridge.analysis.headline import drill_headline, suite_headline
+from bridge.analysis.runcompare import RunComparison
 from bridge.analysis.suite import SuiteData, dependency_matrix
 from bridge.analysis.wording import (
     metric_words,
@@ -292,3 +293,34 @@ def machine_html(ev: dict[str, Any]) -> str:
         return note or "<p><i>This run recorded neither probe lateness nor host load.</i></p>"
     head = ["window", "probe late by (95th percentile)", "probe late by (worst)", "CPU busy", "load average"]
     return _table([*head, "host saturated"], rows, "mq-machine") + note
+
+
+def _p(value: Any) -> str:
+    return f"{float(value):.2g}" if isinstance(value, int | float) and value == value else "–"
+
+
+def comparison_table(pairs: list[RunComparison]) -> str:
+    """Each run made with a protection beside the earlier run of the same drill made without: the
+    verdicts, the protection, and per operation the fault window's figures and the test of the change."""
+    rows = []
+    for c in pairs:
+        for op, t in c.tests.items():
+            before, after = c.before.fault.get(op, {}), c.after.fault.get(op, {})
+            better = t["success"]["significant"] or t["latency"]["significant"]
+            rows.append(
+                [
+                    _e(f"{c.app} → {c.dependency} ({c.scenario}, {c.channel})"),
+                    _e(c.after.protection),
+                    f"{_strength(c.before.strength)} → {_strength(c.after.strength)}",
+                    _e(c.step),
+                    _named(op_words(op), op),
+                    _e(f"{pct(before.get('success_ratio'))} → {pct(after.get('success_ratio'))}"),
+                    _e(f"{ms(before.get('latency_p95_ms'))} → {ms(after.get('latency_p95_ms'))}"),
+                    _e(
+                        f"{'better' if better else 'no significant change'} "
+                        f"(p = {_p(t['success']['p_value'])} / {_p(t['latency']['p_value'])})"
+                    ),
+                ]
+            )
+    head = ["drill", "protection", "verdict before → after", "step", "operation", "success in the fault"]
+    return _table([*head, "p95 in the fault", "the change (success / latency test)"], rows, "mq-compare")

@@ -154,3 +154,35 @@ def test_archiving_a_protections_suite_keeps_the_loop_checksummed(tmp_path: Path
     stored = json.loads((tmp_path / "arch" / record["id"] / "ARCHIVE.json").read_text())
     assert stored["loop"][0]["protection"] == "fallback-direct"
     assert all(c.ok for c in verify(root=tmp_path / "arch").values())  # ARCHIVE.json is in the manifest
+
+
+def _protected_suite(root: Path) -> Path:
+    from bridge.analysis.synthetic import write_suite
+
+    suite = write_suite(
+        root, {"01-unprotected": Scenario(fault=[(30.0, DOWN)]), "02-fallback": Scenario(fault=[(30.0, HEALTHY)])}
+    )
+    meta_path = suite / "02-fallback" / "run.json"
+    meta = json.loads(meta_path.read_text())
+    meta["protections_on"] = ["circuit-breaker", "fallback-direct"]
+    meta_path.write_text(json.dumps(meta))
+    return suite
+
+
+def test_the_comparison_table_shows_verdicts_protection_figures_and_tests(tmp_path: Path) -> None:
+    from bridge.analysis.runcompare import suite_comparisons
+    from bridge.analysis.tables import comparison_table
+
+    page = comparison_table(suite_comparisons(_protected_suite(tmp_path / "s")))
+    assert "circuit-breaker+fallback-direct" in page and ">fix<" in page
+    assert "0 % → 100 %" in page and "better (p = " in page
+    assert page.count("<tr>") == 1 + 2  # the header, then one row per operation of the pair
+
+
+def test_the_suite_report_has_a_before_and_after_section(tmp_path: Path) -> None:
+    from bridge.report.build import report
+
+    suite = _protected_suite(tmp_path / "s")
+    report(suite, workers=1)
+    page = (suite / "report.html").read_text()
+    assert "Before and after a protection" in page and "circuit-breaker+fallback-direct" in page
