@@ -83,18 +83,43 @@ def inside(window: Window) -> pl.Expr:
     return (pl.col(START) >= window.start) & (pl.col(END) < window.end)
 
 
+def _crossing(prev: Window, nxt: Window) -> pl.Expr:
+    s, e = pl.col(START), pl.col(END)
+    in_gap = (s >= prev.end) & (e < nxt.start)
+    return (s >= prev.start) & (s < nxt.start) & (e >= prev.end) & ~in_gap
+
+
+@dataclass(frozen=True)
+class Census:
+    """One pass over the rows: how many lie in a window, which operations the baseline or fault
+    window saw, and how many were left out at each boundary (:func:`straddling`)."""
+
+    in_windows: int
+    compared_ops: list[str]
+    straddling: dict[str, int]
+
+
+def census(frame: pl.DataFrame, w: Windows) -> Census:
+    pairs = [(p, n) for p, n in ((w.baseline, w.fault), (w.fault, w.recovery)) if p is not None and n is not None]
+    if frame.height == 0:
+        return Census(0, [], {f"{p.name}|{n.name}": 0 for p, n in pairs})
+    any_window, compared = pl.lit(False), pl.lit(False)
+    for x in w.all():
+        any_window = any_window | inside(x)
+        if x.name in ("baseline", "fault"):
+            compared = compared | inside(x)
+    exprs = [
+        any_window.sum().alias("n"),
+        pl.col("op").filter(compared).unique().cast(pl.String).implode().alias("ops"),
+        *[_crossing(p, n).sum().alias(f"{p.name}|{n.name}") for p, n in pairs],
+    ]
+    row = frame.select(exprs).row(0, named=True)
+    ops = sorted(str(x) for x in row.pop("ops") if x is not None)
+    n = int(row.pop("n"))
+    return Census(n, ops, {k: int(v) for k, v in row.items()})
+
+
 def straddling(frame: pl.DataFrame, w: Windows) -> dict[str, int]:
     """Rows left out at each boundary between judged windows: sent in the earlier window (or the
     uncertain gap after it) and decided after that window ended, except rows wholly in the gap."""
-    s, e = pl.col(START), pl.col(END)
-    exprs = {}
-    for prev, nxt in ((w.baseline, w.fault), (w.fault, w.recovery)):
-        if prev is None or nxt is None:
-            continue
-        in_gap = (s >= prev.end) & (e < nxt.start)
-        crossing = (s >= prev.start) & (s < nxt.start) & (e >= prev.end) & ~in_gap
-        exprs[f"{prev.name}|{nxt.name}"] = crossing.sum()
-    if not exprs or frame.height == 0:
-        return {k: 0 for k in exprs}
-    row = frame.select(**exprs).row(0, named=True)  # one pass for every boundary
-    return {k: int(v) for k, v in row.items()}
+    return census(frame, w).straddling

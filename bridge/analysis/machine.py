@@ -80,21 +80,28 @@ def _r(x: float) -> float | None:
 
 
 def lateness(probes: pl.DataFrame, windows: list[Window]) -> dict[str, Lateness]:
-    """Per window (by intended time ``t``): the send lateness of the rows that start a flow."""
-    if probes.height == 0 or "sent" not in probes.columns:
+    """Per window (by intended time ``t``): the send lateness of the rows that start a flow.
+
+    Quantiles are read off a histogram of whole milliseconds (one pass, no sort: 10 M rows cost
+    tens of milliseconds), so they are exact to 1 ms and independent of row order; max is exact."""
+    if probes.height == 0 or "sent" not in probes.columns or not windows:
         return {}
     flow_ops = [op for op in probes["op"].unique().to_list() if op is not None and not is_visibility_op(str(op))]
     if not flow_ops:
         return {}
-    flow = pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null()
-    late = ((pl.col("sent") - pl.col("t")) * 1000.0).clip(lower_bound=0.0).alias("ms")
-    starts = probes.filter(flow).select("t", late)  # two columns, copied once
+    t = probes["t"].to_numpy()
+    sent = probes["sent"].to_numpy()  # NaN where never sent
+    flow = probes["op"].is_in(flow_ops).to_numpy() & ~np.isnan(sent)
+    edges = sorted(windows, key=lambda w: w.start)
     out: dict[str, Lateness] = {}
-    for w in windows:
-        ms = starts.filter((pl.col("t") >= w.start) & (pl.col("t") < w.end))["ms"].to_numpy()
-        if len(ms):
-            p50, p95, p99 = np.percentile(ms, [50, 95, 99], method="inverted_cdf")
-            out[w.name] = Lateness(len(ms), float(p50), float(p95), float(p99), float(ms.max()))
+    for w in edges:
+        sel = flow & (t >= w.start) & (t < w.end)
+        ms = np.clip((sent[sel] - t[sel]) * 1000.0, 0.0, None)
+        if len(ms) == 0:
+            continue
+        counts = np.cumsum(np.bincount(np.rint(np.minimum(ms, 3_600_000.0)).astype(np.int64)))
+        p50, p95, p99 = (float(np.searchsorted(counts, math.ceil(q * len(ms) - 1e-9))) for q in (0.5, 0.95, 0.99))
+        out[w.name] = Lateness(len(ms), p50, p95, p99, float(ms.max()))
     return out
 
 

@@ -12,7 +12,7 @@ import polars as pl
 
 from bridge.analysis.attribution import START, inside
 from bridge.analysis.slo import LATENCY_QUANTILE, Slo, is_visibility_op
-from bridge.analysis.stats import FloatArray, percentile, wilson
+from bridge.analysis.stats import FloatArray, wilson
 from bridge.analysis.windows import Window
 
 
@@ -39,7 +39,7 @@ class OpStats:
         return self.n > 0 and not self.violations
 
     def p(self, q: float) -> float:
-        return percentile(self.latencies, q)
+        return sorted_percentile(self.latencies, q)
 
     def summary(self) -> dict[str, Any]:
         lo, hi = wilson(self.successes, self.n)
@@ -61,6 +61,16 @@ class OpStats:
         if self.visibility:
             out["visibility_delay_s"] = {k: rounded(v / 1000.0) for k, v in out["latency_ms"].items() if v is not None}
         return out
+
+
+def sorted_percentile(sorted_values: FloatArray, q: float) -> float:
+    """:func:`bridge.analysis.stats.percentile` (inverted CDF) read straight off a sorted sample:
+    the value at rank ceil(q/100 * n), in O(1) instead of a partition of the whole window."""
+    n = len(sorted_values)
+    if n == 0:
+        return math.nan
+    rank = min(n, max(1, math.ceil(q / 100.0 * n - 1e-9)))
+    return float(sorted_values[rank - 1])
 
 
 def rounded(x: float) -> float | None:
