@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.analysis import machine
-from bridge.analysis.attribution import END, START, Bounds, bounds_from_meta, census, with_outcome
+from bridge.analysis.attribution import Bounds, attribute, bounds_from_meta
 from bridge.analysis.compare import Comparison, compare
 from bridge.analysis.judge import Decision, decide
 from bridge.analysis.metrics import consume_figures
@@ -120,9 +120,7 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     bounds = bounds_from_meta(run.meta, slo, problems)
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
     w = find_windows(run.events, ended_at=epoch(run.meta.get("ended_at")), last_probe_t=last_t)
-    # Only what the windows' figures read (zero-copy): each window's filter then copies 5 columns, not 8.
-    probes = with_outcome(run.probes, bounds).select("op", "latency_ms", "ok", START, END)
-    counted = census(probes, w)
+    probes, counted = attribute(run.probes, bounds, w)
     n_in_span, ops = counted.in_windows, counted.compared_ops
     stats = {x.name: window_stats(probes, x, slo, ops) for x in w.all()}
     stats.setdefault("baseline", {})

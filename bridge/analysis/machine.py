@@ -82,26 +82,35 @@ def _r(x: float) -> float | None:
 def lateness(probes: pl.DataFrame, windows: list[Window]) -> dict[str, Lateness]:
     """Per window (by intended time ``t``): the send lateness of the rows that start a flow.
 
-    Quantiles are read off a histogram of whole milliseconds (one pass, no sort: 10 M rows cost
-    tens of milliseconds), so they are exact to 1 ms and independent of row order; max is exact."""
+    Counted per whole millisecond (one grouped pass, no sort of the rows, no copy of them), so the
+    quantiles are exact to 1 ms and independent of row order."""
     if probes.height == 0 or "sent" not in probes.columns or not windows:
         return {}
     flow_ops = [op for op in probes["op"].unique().to_list() if op is not None and not is_visibility_op(str(op))]
     if not flow_ops:
         return {}
-    t = probes["t"].to_numpy()
-    sent = probes["sent"].to_numpy()  # NaN where never sent
-    flow = probes["op"].is_in(flow_ops).to_numpy() & ~np.isnan(sent)
-    edges = sorted(windows, key=lambda w: w.start)
+    t = pl.col("t")
+    which: pl.Expr = pl.lit(None, pl.Int32)
+    for i, w in reversed(list(enumerate(windows))):
+        which = pl.when((t >= w.start) & (t < w.end)).then(pl.lit(i, pl.Int32)).otherwise(which)
+    ms = ((pl.col("sent") - t) * 1000.0).clip(lower_bound=0.0).round(0).cast(pl.Int64)
+    counts = (
+        probes.lazy()
+        .filter(pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null())
+        .select(which.alias("w"), ms.alias("ms"))
+        .drop_nulls("w")
+        .group_by("w", "ms")
+        .len()
+        .sort("w", "ms")
+        .collect()
+    )
     out: dict[str, Lateness] = {}
-    for w in edges:
-        sel = flow & (t >= w.start) & (t < w.end)
-        ms = np.clip((sent[sel] - t[sel]) * 1000.0, 0.0, None)
-        if len(ms) == 0:
-            continue
-        counts = np.cumsum(np.bincount(np.rint(np.minimum(ms, 3_600_000.0)).astype(np.int64)))
-        p50, p95, p99 = (float(np.searchsorted(counts, math.ceil(q * len(ms) - 1e-9))) for q in (0.5, 0.95, 0.99))
-        out[w.name] = Lateness(len(ms), p50, p95, p99, float(ms.max()))
+    for (i,), part in counts.group_by("w", maintain_order=True):
+        values, n = part["ms"].to_numpy(), part["len"].to_numpy()
+        cum = np.cumsum(n)
+        total = int(cum[-1])
+        p50, p95, p99 = (float(values[np.searchsorted(cum, math.ceil(q * total - 1e-9))]) for q in (0.5, 0.95, 0.99))
+        out[windows[int(i)].name] = Lateness(total, p50, p95, p99, float(values[-1]))
     return out
 
 

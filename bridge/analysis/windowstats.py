@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bridge.analysis.attribution import START, inside
+from bridge.analysis.attribution import CODES, START, WINDOW, inside
 from bridge.analysis.slo import LATENCY_QUANTILE, Slo, is_visibility_op
 from bridge.analysis.stats import FloatArray, wilson
 from bridge.analysis.windows import Window
@@ -81,6 +81,8 @@ def rounded(x: float) -> float | None:
 def rows_in(probes: pl.DataFrame, window: Window) -> pl.DataFrame:
     """Probe rows whose outcome interval lies wholly in the window (bridge.analysis.attribution);
     a frame without outcome intervals falls back to the intended send time ``t`` (half-open)."""
+    if WINDOW in probes.columns and window.name in CODES:
+        return probes.filter(pl.col(WINDOW) == CODES[window.name])
     if START in probes.columns:
         return probes.filter(inside(window))
     return probes.filter((pl.col("t") >= window.start) & (pl.col("t") < window.end))
