@@ -94,17 +94,22 @@ def attribute(probes: pl.DataFrame, bounds: Bounds, w: Windows) -> tuple[pl.Data
     belongs to, 0 for none): each window's filter then compares one small integer and copies four
     columns, as the analysis did before attribution by outcome."""
     frame = with_outcome(probes, bounds).select("op", "latency_ms", "ok", START, END)
-    if frame.height == 0:
+    if frame.height == 0 or not w.all():
         return frame.drop(START).with_columns(pl.lit(0, pl.UInt8).alias(WINDOW)), census(frame, w)
     # numpy on the two interval columns (no nulls: zero-copy): a label and the straddle counts in
     # a few vector passes, where chains of polars predicates cost seconds at 10 M rows
     start, end = frame[START].to_numpy(), frame[END].to_numpy()
-    label = np.zeros(frame.height, dtype=np.uint8)
-    for x in w.all():
-        label[(start >= x.start) & (end < x.end)] = CODES[x.name]
+    ws = sorted(w.all(), key=lambda x: x.start)  # disjoint: a row can only lie in the last one started
+    k = np.searchsorted(np.array([x.start for x in ws]), start, side="right") - 1
+    kk = np.maximum(k, 0)
+    inside_k = (k >= 0) & (end < np.array([x.end for x in ws])[kk])
+    label = np.where(inside_k, np.array([CODES[x.name] for x in ws], dtype=np.uint8)[kk], np.uint8(0))
+    # only rows in no window can straddle: a small share, so the boundary tests run on few rows
+    out_start, out_end = start[~inside_k], end[~inside_k]
     straddle = {}
     for p, n in _pairs(w):
-        crossing = (start >= p.start) & (start < n.start) & (end >= p.end) & ~((start >= p.end) & (end < n.start))
+        in_gap = (out_start >= p.end) & (out_end < n.start)
+        crossing = (out_start >= p.start) & (out_start < n.start) & (out_end >= p.end) & ~in_gap
         straddle[f"{p.name}|{n.name}"] = int(np.count_nonzero(crossing))
     frame = frame.drop(START).with_columns(pl.Series(WINDOW, label))
     ops = frame.select(pl.col("op").filter(pl.col(WINDOW).is_in([1, 2])).unique().cast(pl.String))["op"]
