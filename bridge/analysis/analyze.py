@@ -9,10 +9,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import polars as pl
-
 from bridge.analysis import machine
-from bridge.analysis.attribution import END, START, Bounds, bounds_from_meta, inside, straddling, with_outcome
+from bridge.analysis.attribution import Bounds, attribute, bounds_from_meta
 from bridge.analysis.compare import Comparison, compare
 from bridge.analysis.judge import Decision, decide
 from bridge.analysis.metrics import consume_figures
@@ -122,9 +120,8 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     bounds = bounds_from_meta(run.meta, slo, problems)
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
     w = find_windows(run.events, ended_at=epoch(run.meta.get("ended_at")), last_probe_t=last_t)
-    # Only what the windows' figures read (zero-copy): each window's filter then copies 5 columns, not 8.
-    probes = with_outcome(run.probes, bounds).select("op", "latency_ms", "ok", START, END)
-    n_in_span, ops = _judged(probes, w)
+    probes, counted = attribute(run.probes, bounds, w)
+    n_in_span, ops = counted.in_windows, counted.compared_ops
     stats = {x.name: window_stats(probes, x, slo, ops) for x in w.all()}
     stats.setdefault("baseline", {})
     comparisons = {
@@ -149,30 +146,13 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
         decision,
         judging=judging,
         bounds=bounds,
-        straddling=straddling(probes, w),
+        straddling=counted.straddling,
         machine=machine.evidence(late, load, w),
         consume=consume_figures(run.metrics, w),
         signatures=changed_signatures(run.signatures, w.baseline, w.fault),
         observed_impact=observed_impact(stats),
         problems=problems + w.problems,
     )
-
-
-def _judged(probes: pl.DataFrame, w: Windows) -> tuple[int, list[str]]:
-    """Rows in any window, and the operations judged: those probed in the baseline or fault window
-    (one seen only during recovery cannot be compared with anything and must not block the verdict)."""
-    if probes.height == 0:
-        return 0, []
-    any_window = pl.lit(False)
-    compared = pl.lit(False)
-    for x in w.all():
-        any_window = any_window | inside(x)
-        if x.name in ("baseline", "fault"):
-            compared = compared | inside(x)
-    row = probes.select(
-        any_window.sum().alias("n"), pl.col("op").filter(compared).unique().cast(pl.String).implode().alias("ops")
-    ).row(0, named=True)
-    return int(row["n"]), sorted(str(x) for x in row["ops"] if x is not None)
 
 
 def observed_impact(stats: dict[str, dict[str, OpStats]]) -> list[str]:

@@ -80,21 +80,37 @@ def _r(x: float) -> float | None:
 
 
 def lateness(probes: pl.DataFrame, windows: list[Window]) -> dict[str, Lateness]:
-    """Per window (by intended time ``t``): the send lateness of the rows that start a flow."""
-    if probes.height == 0 or "sent" not in probes.columns:
+    """Per window (by intended time ``t``): the send lateness of the rows that start a flow.
+
+    Counted per whole millisecond (one grouped pass, no sort of the rows, no copy of them), so the
+    quantiles are exact to 1 ms and independent of row order."""
+    if probes.height == 0 or "sent" not in probes.columns or not windows:
         return {}
     flow_ops = [op for op in probes["op"].unique().to_list() if op is not None and not is_visibility_op(str(op))]
     if not flow_ops:
         return {}
-    flow = pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null()
-    late = ((pl.col("sent") - pl.col("t")) * 1000.0).clip(lower_bound=0.0).alias("ms")
-    starts = probes.filter(flow).select("t", late)  # two columns, copied once
+    t = pl.col("t")
+    which: pl.Expr = pl.lit(None, pl.Int32)
+    for i, w in reversed(list(enumerate(windows))):
+        which = pl.when((t >= w.start) & (t < w.end)).then(pl.lit(i, pl.Int32)).otherwise(which)
+    ms = ((pl.col("sent") - t) * 1000.0).clip(lower_bound=0.0).round(0).cast(pl.Int64)
+    counts = (
+        probes.lazy()
+        .filter(pl.col("op").is_in(flow_ops) & pl.col("sent").is_not_null())
+        .select(which.alias("w"), ms.alias("ms"))
+        .drop_nulls("w")
+        .group_by("w", "ms")
+        .len()
+        .sort("w", "ms")
+        .collect()
+    )
     out: dict[str, Lateness] = {}
-    for w in windows:
-        ms = starts.filter((pl.col("t") >= w.start) & (pl.col("t") < w.end))["ms"].to_numpy()
-        if len(ms):
-            p50, p95, p99 = np.percentile(ms, [50, 95, 99], method="inverted_cdf")
-            out[w.name] = Lateness(len(ms), float(p50), float(p95), float(p99), float(ms.max()))
+    for (i,), part in counts.group_by("w", maintain_order=True):
+        values, n = part["ms"].to_numpy(), part["len"].to_numpy()
+        cum = np.cumsum(n)
+        total = int(cum[-1])
+        p50, p95, p99 = (float(values[np.searchsorted(cum, math.ceil(q * total - 1e-9))]) for q in (0.5, 0.95, 0.99))
+        out[windows[int(i)].name] = Lateness(total, p50, p95, p99, float(values[-1]))
     return out
 
 

@@ -58,3 +58,15 @@ def test_percentile_is_an_observed_value() -> None:
     values = np.arange(1.0, 101.0)
     assert percentile(values, 95) == 95.0
     assert math.isnan(percentile(np.array([]), 95))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 1e6, allow_nan=False), min_size=1, max_size=300),
+    q=st.one_of(st.sampled_from([50.0, 95.0, 99.0, 100.0]), st.floats(0.0, 100.0)),
+)
+def test_the_window_percentile_read_off_the_sorted_sample_is_the_inverted_cdf(values: list[float], q: float) -> None:
+    from bridge.analysis.windowstats import sorted_percentile
+
+    a = np.sort(np.array(values, dtype=np.float64))
+    assert sorted_percentile(a, q) == percentile(a, q)
