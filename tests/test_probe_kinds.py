@@ -12,7 +12,7 @@ import pytest
 
 from bridge.drills import json_schema, validate_file
 from bridge.errors import DrillFileError
-from bridge.probes import read_rows
+from bridge.probes.rows import read_rows
 from bridge.probes.probeset import objectives_for, probe_set
 from bridge.probes.runner import ProbeRunner, judge
 from bridge.spec.loader import parse_document
