@@ -12,8 +12,8 @@ import pytest
 
 from bridge.drills import json_schema, validate_file
 from bridge.errors import DrillFileError
-from bridge.probes.rows import read_rows
 from bridge.probes.probeset import objectives_for, probe_set
+from bridge.probes.rows import read_rows
 from bridge.probes.runner import ProbeRunner, judge
 from bridge.spec.loader import parse_document
 from bridge.spec.models import Drill
@@ -295,3 +295,31 @@ def test_the_schema_covers_every_kind() -> None:
     assert {"after", "within", "check", "poll"} <= set(defs["EventuallyProbe"]["properties"])
     probes = defs["SteadyState"]["properties"]["probes"]["items"]
     assert probes["discriminator"]["propertyName"] == "kind"
+
+
+@pytest.mark.parametrize(
+    ("text", "field"),
+    [
+        ("app: 'orders; reboot'\n", "app"),
+        ("dependency: '$(id)'\n", "dependency"),
+        ("targets: {services: ['orders && rm']}\n", "targets.services[0]"),
+        ("params: {client: 'a|b'}\n", "params.client"),
+    ],
+)
+def test_free_names_are_refused_when_they_are_not_plain_names(text: str, field: str) -> None:
+    with pytest.raises(DrillFileError) as info:
+        parse_document(HEAD.replace("app: orders\n", "") + text, "bad.yaml")
+    assert info.value.field == field and "a name: a letter" in str(info.value)
+
+
+def test_a_users_own_application_is_a_target_like_the_shops() -> None:
+    from bridge.spec.catalog import load_catalog
+    from bridge.spec.resolve import resolve
+
+    text = HEAD + "name: orders-delay\nscenario: send-latency\ncause: client-delay\ndependency: orders-mq\n"
+    drill = parse_document(text.replace("scenario: broker-unavailable\n", ""), "d.yaml")
+    assert isinstance(drill, Drill)
+    (fault,) = resolve(drill, load_catalog(), run_id="r").faults
+    assert (fault.component, fault.target.services, fault.target.process) == ("orders", ("orders",), "orders")
+    on_k8s = resolve(drill.model_copy(update={"engine": "chaosmesh"}), load_catalog(), run_id="r").faults[0]
+    assert dict(on_k8s.target.labels) == {"app": "orders"} and on_k8s.target.container == "orders"
