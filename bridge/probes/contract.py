@@ -194,8 +194,8 @@ class BuildContext:
 
     def owner_of(self, op: str) -> ProbeDeclaration | None:
         for decl in self.declarations:
-            if any(o.name == op for o in decl.measured()):
-                return decl
+            if any(o.name == op for o in decl.measured()) or op in decl.values_after():
+                return decl  # values_after() also names steps that write no row
         return None
 
 
