@@ -43,6 +43,16 @@ class Bounds:
     timeout_s: float = DEFAULT_TIMEOUT_S
     eventual_s: float = DEFAULT_VISIBILITY_S
     source: str = "defaults"  # run.json, or defaults when it did not record them
+    # Which operations are eventual effects, and each one's own bound (run.json's per-operation
+    # objectives); without it, the demo shop's names and ``eventual_s``.
+    slo: Slo | None = None
+
+    def is_eventual(self, op: str) -> bool:
+        return self.slo.is_delay(op) if self.slo is not None else is_visibility_op(op)
+
+    def eventual_for(self, op: str) -> float:
+        own = self.slo.for_op(op).visibility_s_max if self.slo is not None else None
+        return own if own is not None else self.eventual_s
 
     def as_dict(self) -> dict[str, Any]:
         return {"timeout_s": self.timeout_s, "visibility_bound_s": self.eventual_s, "from": self.source}
@@ -54,26 +64,30 @@ def bounds_from_meta(meta: dict[str, Any], slo: Slo, problems: list[str]) -> Bou
     raw = probe.get("timeout_s") if isinstance(probe, dict) else None
     eventual = slo.visibility_s_max if slo.visibility_s_max is not None else DEFAULT_VISIBILITY_S
     if raw is None:
-        return Bounds(DEFAULT_TIMEOUT_S, eventual, "defaults (run.json has no probe.timeout_s)")
+        return Bounds(DEFAULT_TIMEOUT_S, eventual, "defaults (run.json has no probe.timeout_s)", slo)
     try:
         timeout = float(raw)
     except (TypeError, ValueError):
         timeout = math.nan
     if not 0 < timeout < 1e6:
         problems.append(f"run.json probe.timeout_s={raw!r} is not a positive number; using {DEFAULT_TIMEOUT_S:g}")
-        return Bounds(DEFAULT_TIMEOUT_S, eventual, "defaults (run.json probe.timeout_s unusable)")
-    return Bounds(timeout, eventual, "run.json")
+        return Bounds(DEFAULT_TIMEOUT_S, eventual, "defaults (run.json probe.timeout_s unusable)", slo)
+    return Bounds(timeout, eventual, "run.json", slo)
 
 
 def _interval(probes: pl.DataFrame, bounds: Bounds) -> tuple[pl.Expr, pl.Expr]:
     """Expressions for each row's outcome interval (start, end), per the table in the docstring."""
-    eventual_ops = [op for op in probes["op"].unique().to_list() if op is not None and is_visibility_op(str(op))]
+    eventual_ops = [str(op) for op in probes["op"].unique().to_list() if op is not None and bounds.is_eventual(str(op))]
     eventual = pl.col("op").is_in(eventual_ops) if eventual_ops else pl.lit(False)
+    bound = pl.lit(bounds.eventual_s)
+    for op in eventual_ops:  # each eventual operation waited its own bound
+        if bounds.eventual_for(op) != bounds.eventual_s:
+            bound = pl.when(pl.col("op") == op).then(pl.lit(bounds.eventual_for(op))).otherwise(bound)
     t, lat = pl.col("t"), pl.col("latency_ms")
     sent = pl.col("sent").fill_null(t) if "sent" in probes.columns else t
     has_sent = pl.col("sent").is_not_null() if "sent" in probes.columns else pl.lit(False)
     # how long after ``sent`` the outcome was decided: the answer, else the bound the probe waited
-    waited = pl.when(eventual & has_sent).then(pl.lit(bounds.eventual_s)).otherwise(pl.lit(bounds.timeout_s))
+    waited = pl.when(eventual & has_sent).then(bound).otherwise(pl.lit(bounds.timeout_s))
     end = sent + pl.coalesce(lat.clip(lower_bound=0.0) / 1000.0, waited)
     start = pl.when(eventual).then(t).otherwise(sent)
     return start, end

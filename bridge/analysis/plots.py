@@ -13,7 +13,6 @@ from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from bridge.analysis.analyze import Analysis
 from bridge.analysis.history import Record, changes, label, series
-from bridge.analysis.slo import is_visibility_op
 from bridge.analysis.timeline import consume_series, markers, origin, per_second
 from bridge.analysis.wording import metric_words, op_words, quantile_words
 
@@ -45,7 +44,7 @@ def _whole(ax: Axes, unit: str) -> None:
 def timeline(a: Analysis) -> Figure:
     """Success (%) and latency percentiles per second, windows shaded, inject/recover marked."""
     data = per_second(a)
-    ops = [op for op in a.ops if not is_visibility_op(op)] or a.ops
+    ops = [op for op in a.ops if not a.slo.is_delay(op)] or a.ops
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
     _decorate(top, a, legend_windows=True)
     _decorate(bottom, a)
@@ -75,7 +74,7 @@ def timeline(a: Analysis) -> Figure:
 
 def visibility(a: Analysis) -> Figure | None:
     """Cart-visibility delay per second, with its limit when the SLO sets one."""
-    ops = [op for op in a.ops if is_visibility_op(op)]
+    ops = [op for op in a.ops if a.slo.is_delay(op)]
     if not ops:
         return None
     data = per_second(a)
@@ -86,8 +85,9 @@ def visibility(a: Analysis) -> Figure | None:
         for q in ("p50", "p95"):
             label = f"{op_words(op)}, {quantile_words(q)}"
             ax.plot(rows["s"].to_numpy(), rows[q].to_numpy() / 1000.0, lw=1.0, label=label)
-    if a.slo.visibility_s_max is not None:
-        ax.axhline(a.slo.visibility_s_max, color="red", lw=0.8, ls=":", label="visibility limit")
+    bound = a.slo.for_op(ops[0]).visibility_s_max  # the first eventual operation's own bound
+    if bound is not None:
+        ax.axhline(bound, color="red", lw=0.8, ls=":", label="visibility limit")
     ax.set_ylabel("delay until visible")
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
