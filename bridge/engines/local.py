@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.engines import local_plan
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, LocalAction, Plan
-from bridge.env import faultlog, faults, health, procs
+from bridge.env import faultlog, faults, health, procs, services
 from bridge.env.config import TARGET_SERVICES, EnvConfig, default_config, load_config
 from bridge.errors import InjectionError, MqdrillError, RecoveryError
 from bridge.spec.catalog import load_catalog
@@ -112,6 +112,9 @@ class LocalEngine:
         others = [fid for fid in faultlog.active_ids(cfg) if fid not in ours]
         if others:
             self._confirmed[handle.ref] = f"business path not checked: other faults are active ({', '.join(others)})"
+            return
+        if not any(services.running(cfg, s) is not None for s in cfg.services):
+            self._confirmed[handle.ref] = "business path not checked: the environment is not running"
             return
         confirmation = health.wait_business(cfg, confirm_timeout_s(_records(handle)))
         self._confirmed[handle.ref] = confirmation.detail

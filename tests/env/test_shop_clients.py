@@ -49,18 +49,22 @@ class Clock:
 
 
 class FakeConsumer:
-    """Receives fail with ``error`` ``fails`` times, then return nothing; ``stop`` is set after ``ok_calls``."""
+    """Receives fail with ``error`` ``fails`` times, each taking ``step`` seconds of the fake clock,
+    then return nothing; ``stop`` is set after ``ok_calls`` good receives."""
 
-    def __init__(self, error: str | None, stop: threading.Event, fails: int = 10**6, ok_calls: int = 2) -> None:
-        self.error, self.stop, self.fails, self.ok_calls = error, stop, fails, ok_calls
+    def __init__(
+        self, clock: Clock, error: str | None, stop: threading.Event, *, fails: int = 10**6, step: float = 1.0
+    ) -> None:
+        self.clock, self.error, self.stop, self.fails, self.step = clock, error, stop, fails, step
         self.receives = 0
         self.shut = False
 
     def receive(self, max_num: int, invisible_s: int) -> list[Any]:
         self.receives += 1
+        self.clock.now += self.step
         if self.error is not None and self.receives <= self.fails:
             raise RuntimeError(self.error)
-        if self.receives - (self.fails if self.error else 0) >= self.ok_calls:
+        if self.receives - (self.fails if self.error else 0) >= 2:
             self.stop.set()
         return []
 
@@ -69,40 +73,43 @@ class FakeConsumer:
 
 
 def test_a_consumer_the_proxy_lost_is_recreated_and_consumes_again(cart: ModuleType) -> None:
-    stop = threading.Event()
-    made: list[FakeConsumer] = [FakeConsumer(LOST, stop), FakeConsumer(None, stop)]
+    clock, stop = Clock(), threading.Event()
+    made = [FakeConsumer(clock, LOST, stop), FakeConsumer(clock, None, stop)]
     queue = list(made)
-    keeper = cart.Reconnect()
+    keeper = cart.Reconnect(clock)
     cart.consume_forever(stop, keeper, start=lambda: queue.pop(0))
     first, second = made
-    assert first.receives == cart.LOST_REPEATS and first.shut, "three lost-session answers, then it is thrown away"
+    # the first lost-session answer starts the grace; one LOST_GRACE_S later the client is thrown away
+    assert first.receives == int(cart.LOST_GRACE_S) + 1 and first.shut
     assert second.receives >= 1 and not queue
     assert keeper.state["state"] == "running" and keeper.state["restarts"] == 1 and keeper.state["error"] == ""
 
 
-def test_one_lost_session_answer_right_after_start_up_is_not_a_reason_to_restart(cart: ModuleType) -> None:
-    stop = threading.Event()
-    only = FakeConsumer(LOST, stop, fails=1)
-    keeper = cart.Reconnect()
+def test_a_lost_session_answer_right_after_start_up_is_not_a_reason_to_restart(cart: ModuleType) -> None:
+    clock, stop = Clock(), threading.Event()
+    only = FakeConsumer(clock, LOST, stop, fails=3)  # the race: gone after 3 s, before the grace ends
+    keeper = cart.Reconnect(clock)
     cart.consume_forever(stop, keeper, start=lambda: only)
-    assert keeper.state["restarts"] == 0 and keeper.state["state"] == "running" and only.receives == 3
+    assert keeper.state["restarts"] == 0 and keeper.state["state"] == "running" and only.receives == 5
 
 
 def test_the_keeper_reports_the_error_and_backs_off_between_starts(cart: ModuleType) -> None:
     clock = Clock()
     keeper = cart.Reconnect(clock)
-    for _ in range(cart.LOST_REPEATS - 1):
-        assert not keeper.failed(RuntimeError(LOST))
+    assert not keeper.failed(RuntimeError(LOST))
+    clock.now += cart.LOST_GRACE_S - 0.1
+    assert not keeper.failed(RuntimeError(LOST))
+    clock.now += 0.1
     assert keeper.failed(RuntimeError(LOST))
     assert keeper.state["state"] == "retrying" and '"settings" is null' in keeper.state["error"]
-    assert keeper.state["since"] > 0 and keeper.state["failures"] == cart.LOST_REPEATS
+    assert keeper.state["since"] > 0 and keeper.state["failures"] == 3
     waits = []
     for _ in range(7):
         keeper.recreated()
         waits.append(keeper.start_in())
         clock.now += keeper.start_in()
     assert waits == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0, 10.0]
-    # a failure streak of other errors re-creates the client only after RECREATE_AFTER_S
+    # a run of other errors re-creates the client only after RECREATE_AFTER_S of this client's life
     keeper.ok()
     assert not keeper.failed(RuntimeError("UNAVAILABLE: connection refused"))
     clock.now += cart.RECREATE_AFTER_S - 1
@@ -111,6 +118,8 @@ def test_the_keeper_reports_the_error_and_backs_off_between_starts(cart: ModuleT
     assert keeper.failed(RuntimeError("UNAVAILABLE: connection refused"))
     keeper.recreated()
     assert keeper.start_in() == 1.0, "a success resets the backoff"
+    clock.now += 1.0
+    assert not keeper.failed(RuntimeError("UNAVAILABLE: connection refused")), "a new client starts its own count"
 
 
 class FakeProducer:
@@ -140,7 +149,8 @@ def test_a_producer_the_proxy_lost_is_recreated_after_a_backoff(front: ModuleTyp
     made = [lost, fresh]
     producer = front.CartProducer(start=lambda: made.pop(0), clock=clock)
     assert producer.sending["state"] == "idle"
-    for _ in range(front.LOST_REPEATS):
+    for i in range(3):  # lost-session answers: the client is thrown away once they last LOST_GRACE_S
+        clock.now += front.LOST_GRACE_S / 2 if i else 0.0
         with pytest.raises(RuntimeError, match="settings"):
             producer.send(_body())
     assert lost.shut and producer.sending["state"] == "retrying" and producer.sending["restarts"] == 1

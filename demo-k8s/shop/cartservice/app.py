@@ -118,8 +118,10 @@ def _start_consumer() -> Any:
 # `50001 ... "settings" is null`, and the official client re-sends its settings only every 5
 # minutes. A well-written client starts afresh (start-up sends the settings again); so does one
 # whose receives have failed for RECREATE_AFTER_S (a lost session the proxy words differently).
+# Right after a start the same answer is a race (the client's first heartbeat, 1 s after its
+# start, registers it), so only an answer that persists for LOST_GRACE_S counts.
 LOST_SESSION = re.compile(r'settings"? is null')
-LOST_REPEATS = 3  # right after start-up one such answer can be a race, not a lost session
+LOST_GRACE_S = 5.0
 RECREATE_AFTER_S = 30.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # a start is cheap (one route query): keep trying every 10 s
 
@@ -128,39 +130,43 @@ class Reconnect:
     """The client's health as /healthz shows it, and when to throw the client away and start anew.
 
     ``state`` is ``starting``, ``running`` (the last call succeeded) or ``retrying`` (with the
-    error, since when, how many failures in a row, how many re-creations so far).
+    error, since when, how many failures in a row, how many re-creations so far). Failures are
+    counted per client: a fresh client gets its own LOST_GRACE_S and RECREATE_AFTER_S.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self.clock = clock
         self.state: dict[str, Any] = {"state": "starting", "error": "", "since": 0.0, "failures": 0, "restarts": 0}
-        self._streak_at: float | None = None
-        self._lost = 0
+        self._failing_at: float | None = None  # this client's first failure since its start or last success
+        self._lost_at: float | None = None  # its first "settings is null" of an unbroken run of them
         self._attempt = 0
         self._next_start = 0.0
 
     def ok(self) -> None:
         if self.state["state"] != "running":
             self.state.update(state="running", error="", since=time.time(), failures=0)
-        self._streak_at, self._lost, self._attempt = None, 0, 0
+        self._failing_at, self._lost_at, self._attempt = None, None, 0
 
     def failed(self, exc: BaseException) -> bool:
         """Record a failed call; True when the client should be re-created now."""
         text = str(exc)
         now = self.clock()
-        if self._streak_at is None:
-            self._streak_at = now
+        if self.state["state"] != "retrying":
             self.state["since"] = time.time()
         self.state.update(state="retrying", error=f"{type(exc).__name__}: {text[:200]}")
         self.state["failures"] += 1
-        self._lost = self._lost + 1 if LOST_SESSION.search(text) else 0
-        stale = self._lost >= LOST_REPEATS or now - self._streak_at >= RECREATE_AFTER_S
+        self._failing_at = now if self._failing_at is None else self._failing_at
+        lost = LOST_SESSION.search(text) is not None
+        self._lost_at = (now if self._lost_at is None else self._lost_at) if lost else None
+        stale = (self._lost_at is not None and now - self._lost_at >= LOST_GRACE_S) or (
+            now - self._failing_at >= RECREATE_AFTER_S
+        )
         return stale and now >= self._next_start
 
     def recreated(self) -> None:
-        """A client was thrown away: the next start waits for the backoff."""
+        """A client was thrown away (or failed to start): the next start waits for the backoff."""
         self.state["restarts"] += 1
-        self._lost = 0
+        self._failing_at, self._lost_at = None, None
         self._next_start = self.clock() + BACKOFF_S[min(self._attempt, len(BACKOFF_S) - 1)]
         self._attempt += 1
 

@@ -64,8 +64,10 @@ HTTP_ADD_ERRORS = Counter("frontend_http_add_errors_total", "direct-channel call
 # client re-sends them only every 5 minutes. A well-written client starts afresh then (start-up
 # sends the settings again), or when its sends have failed for RECREATE_AFTER_S, with a backoff
 # between starts; while it backs off a send fails at once instead of waiting for a start-up.
+# Right after a start the same answer can be a race, so only one that persists for LOST_GRACE_S
+# counts; failures are counted per client.
 LOST_SESSION = re.compile(r'settings"? is null')
-LOST_REPEATS = 3  # right after start-up one such answer can be a race, not a lost session
+LOST_GRACE_S = 5.0
 RECREATE_AFTER_S = 30.0
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # a start is cheap (one route query): keep trying every 10 s
 
@@ -84,8 +86,8 @@ class CartProducer:
         self._start = start or self._start_producer
         self._clock = clock
         self.sending: dict[str, Any] = {"state": "idle", "error": "", "since": 0.0, "failures": 0, "restarts": 0}
-        self._streak_at: float | None = None
-        self._lost = 0
+        self._failing_at: float | None = None  # this client's first failure since its start or last success
+        self._lost_at: float | None = None  # its first "settings is null" of an unbroken run of them
         self._attempt = 0
         self._next_start = 0.0
 
@@ -109,6 +111,7 @@ class CartProducer:
                 except Exception:
                     self._backoff()
                     raise
+                self._failing_at, self._lost_at = None, None
             return self._producer
 
     @property
@@ -124,7 +127,7 @@ class CartProducer:
         with self._lock:
             if self.sending["state"] != "running":
                 self.sending.update(state="running", error="", since=time.time(), failures=0)
-            self._streak_at, self._lost, self._attempt = None, 0, 0
+            self._failing_at, self._lost_at, self._attempt = None, None, 0
 
     def _failed(self, exc: BaseException) -> None:
         """Record a failed send; throw the client away when the proxy lost it or it stayed broken."""
@@ -132,15 +135,18 @@ class CartProducer:
         old = None
         with self._lock:
             now = self._clock()
-            if self._streak_at is None:
-                self._streak_at = now
+            if self.sending["state"] != "retrying":
                 self.sending["since"] = time.time()
             self.sending.update(state="retrying", error=f"{type(exc).__name__}: {text[:200]}")
             self.sending["failures"] += 1
-            self._lost = self._lost + 1 if LOST_SESSION.search(text) else 0
-            stale = self._lost >= LOST_REPEATS or now - self._streak_at >= RECREATE_AFTER_S
+            self._failing_at = now if self._failing_at is None else self._failing_at
+            lost = LOST_SESSION.search(text) is not None
+            self._lost_at = (now if self._lost_at is None else self._lost_at) if lost else None
+            stale = (self._lost_at is not None and now - self._lost_at >= LOST_GRACE_S) or (
+                now - self._failing_at >= RECREATE_AFTER_S
+            )
             if stale and self._producer is not None and now >= self._next_start:
-                old, self._producer, self._lost = self._producer, None, 0
+                old, self._producer = self._producer, None
                 self._backoff()
         if old is not None:
             log.warning("re-creating the producer after: %s: %s", type(exc).__name__, text[:300])
