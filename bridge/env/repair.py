@@ -86,9 +86,10 @@ def repair(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 60.0) -> Repai
         )
     report = RepairReport()
     _revive(cfg, report, say)
-    broken = [c for c in (health.producer(cfg), health.consumer(cfg)) if not c.ok]
-    if not broken and _works(cfg, report, 20.0 if not report.actions else timeout):
+    # a revived service needs its time (a fresh client says "starting" until its first call)
+    if _works(cfg, report, timeout if report.actions else 20.0):
         return report
+    broken = [c for c in (health.producer(cfg), health.consumer(cfg)) if not c.ok]
     ladder: list[tuple[str, ...]] = []
     owners = {"producer": "frontend", "consumer": "cartservice"}
     named = tuple(owners[c.name] for c in broken)
