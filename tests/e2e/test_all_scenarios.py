@@ -27,7 +27,7 @@ from tests.e2e.e2e_support import EmbeddedEnv
 pytestmark = pytest.mark.e2e
 LOCAL = Path(__file__).resolve().parents[2] / "scenarios" / "drills" / "local"
 WINDOWS = {"baseline": 6, "fault": 5, "recovery": 4}
-RATE = 10
+RATE = 20  # the preflight needs 30 decided cart_visible rows within its 3 s
 
 
 def _one_per_fault() -> list[Any]:
