@@ -70,7 +70,12 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, embedded_env: EmbeddedEnv
 def _drill(path: Path, env: EmbeddedEnv) -> Drill:
     raw = yaml.safe_load(path.read_text())
     raw["windows"] = WINDOWS
-    raw["steady_state"] = {"probe": {"frontend_url": env.frontend_url, "rate": RATE}}
+    # the latency bound is wide: on a busy 2-core machine a p95 of 500 ms is the host's, not the
+    # shop's; whether items reach the cart (what a poisoned environment breaks) stays strict
+    raw["steady_state"] = {
+        "probe": {"frontend_url": env.frontend_url, "rate": RATE},
+        "slo": {"latency_p95_ms_max": 3000},
+    }
     return Drill.model_validate(raw)
 
 
