@@ -199,13 +199,13 @@ def consume_forever(stop: threading.Event, keeper: Reconnect, start: Callable[[]
                 _handle(consumer, msg)
         except Exception as exc:  # the proxy may be down, paused or slow: keep trying
             text = str(exc)
-            if keeper.failed(exc):
-                log.warning("re-creating the consumer after: %s: %s", type(exc).__name__, text[:300])
-                if consumer is not None:
-                    _shutdown(consumer)
-                consumer = None
+            stale = keeper.failed(exc)
+            if consumer is None:  # the start-up itself failed: back off before the next one
                 keeper.recreated()
-            elif consumer is None:  # the start-up itself failed: back off before the next one
+            elif stale:
+                log.warning("re-creating the consumer after: %s: %s", type(exc).__name__, text[:300])
+                _shutdown(consumer)
+                consumer = None
                 keeper.recreated()
             RECEIVE_ERRORS.labels(type(exc).__name__).inc()
             # right after start-up the proxy may not have our settings yet; that is not worth a log line
