@@ -26,7 +26,7 @@ from tests.e2e.e2e_support import EmbeddedEnv
 
 pytestmark = pytest.mark.e2e
 LOCAL = Path(__file__).resolve().parents[2] / "scenarios" / "drills" / "local"
-WINDOWS = {"baseline": 6, "fault": 5, "recovery": 4}
+WINDOWS = {"baseline": 5, "fault": 4, "recovery": 3}  # the preflight takes the first 3 s
 RATE = 20  # the preflight needs 30 decided cart_visible rows within its 3 s
 
 
