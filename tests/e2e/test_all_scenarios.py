@@ -71,10 +71,11 @@ def _drill(path: Path, env: EmbeddedEnv) -> Drill:
     raw = yaml.safe_load(path.read_text())
     raw["windows"] = WINDOWS
     # the latency bound is wide: on a busy 2-core machine a p95 of 500 ms is the host's, not the
-    # shop's; whether items reach the cart (what a poisoned environment breaks) stays strict
+    # shop's; whether items reach the cart (what a poisoned environment breaks) stays strict. Fewer
+    # samples: on a busy host fewer visibility checks are decided within the 3 s preflight.
     raw["steady_state"] = {
         "probe": {"frontend_url": env.frontend_url, "rate": RATE},
-        "slo": {"latency_p95_ms_max": 3000},
+        "slo": {"latency_p95_ms_max": 3000, "min_samples": 15},
     }
     return Drill.model_validate(raw)
 
