@@ -100,6 +100,8 @@ class LocalEngine:
         not ours to wait out.
         """
         cfg = _config_of(handle)
+        restarts_namesrv = any(r["kind"] == "kill" and r["service"] == "namesrv" for r in _records(handle))
+        registration_after = health.broker_log_offset(cfg) if restarts_namesrv and not cfg.external else None
         failed: list[str] = []
         for record in reversed(_records(handle)):
             try:
@@ -116,7 +118,9 @@ class LocalEngine:
         if not any(services.running(cfg, s) is not None for s in cfg.services):
             self._confirmed[handle.ref] = "business path not checked: the environment is not running"
             return
-        confirmation = health.wait_business(cfg, confirm_timeout_s(_records(handle)))
+        confirmation = health.wait_business(
+            cfg, confirm_timeout_s(_records(handle)), registration_after=registration_after
+        )
         self._confirmed[handle.ref] = confirmation.detail
         if not confirmation.ok:
             raise RecoveryError(f"the fault is taken back, but {confirmation.detail}", leftovers=[])

@@ -145,11 +145,44 @@ class Confirmation:
     detail: str
 
 
-def wait_business(cfg: EnvConfig, timeout: float) -> Confirmation:
-    """Wait (bounded) until a message goes through and the consumer says it is running."""
+REGISTERED = b"Registering current broker to name server completed"
+
+
+def broker_log_offset(cfg: EnvConfig) -> int:
+    """Where ``broker.log`` ends now; :func:`wait_business` looks for a registration after it."""
+    path = rocketmq.log_dir(cfg) / "broker.log"
+    return path.stat().st_size if path.exists() else 0
+
+
+def _registered_since(cfg: EnvConfig, offset: int) -> bool:
+    path = rocketmq.log_dir(cfg) / "broker.log"
+    if not path.exists():
+        return False
+    with open(path, "rb") as f:
+        f.seek(offset if path.stat().st_size >= offset else 0)
+        return REGISTERED in f.read()
+
+
+def wait_business(cfg: EnvConfig, timeout: float, *, registration_after: int | None = None) -> Confirmation:
+    """Wait (bounded) until a message goes through and the consumer says it is running.
+
+    ``registration_after`` (a ``broker.log`` offset): first wait for the broker to register with
+    the name server again. A restarted name server knows no broker until the broker's next
+    periodic registration (every 30 s); until then messages still go through on the proxy's
+    cached route, and stop when the proxy refreshes it (every 5 s) — a round trip alone would
+    confirm too early.
+    """
     started = time.monotonic()
     deadline = started + timeout
     last = ""
+    if registration_after is not None:
+        while not _registered_since(cfg, registration_after):
+            if time.monotonic() >= deadline:
+                took = time.monotonic() - started
+                return Confirmation(
+                    False, took, f"the broker did not register with the restarted name server within {timeout:g}s"
+                )
+            time.sleep(0.5)
     while True:
         left = deadline - time.monotonic()
         trip = round_trip(cfg, max(1.0, min(left, 30.0)))

@@ -22,7 +22,7 @@ from bridge.env import status
 from bridge.runner.lifecycle import run_drill
 from bridge.runner.wiring import build_deps
 from bridge.spec.models import Drill
-from tests.e2e.e2e_support import EmbeddedEnv
+from tests.e2e.e2e_support import EmbeddedEnv, settled
 
 pytestmark = pytest.mark.e2e
 LOCAL = Path(__file__).resolve().parents[2] / "scenarios" / "drills" / "local"
@@ -59,6 +59,7 @@ def isolated(tmp_path_factory: pytest.TempPathFactory, embedded_env: EmbeddedEnv
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    settled(embedded_env)  # once, before the first drill: a just-started stack is slow; never again after
     yield env
     for key, value in saved.items():
         if value is None:
