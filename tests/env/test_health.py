@@ -120,3 +120,18 @@ def test_recover_all_says_the_watchdog_already_ended_a_fault_and_when(tmp_path: 
     assert len(report.found) == 1 and note in report.found[0], report.found
     assert report.already_ended == report.found and report.recovered == report.found and report.failed == []
     assert ledger.entries() == []
+
+
+def test_after_a_name_server_restart_only_a_new_broker_registration_counts(tmp_path: Path) -> None:
+    from bridge.env import rocketmq
+
+    cfg = EnvConfig(state_dir=tmp_path / "env", cache_dir=tmp_path)
+    log = rocketmq.log_dir(cfg) / "broker.log"
+    log.parent.mkdir(parents=True)
+    log.write_bytes(b"06:54:14 INFO - Registering current broker to name server completed. TargetHost=x\n")
+    offset = health.broker_log_offset(cfg)
+    waited = health.wait_business(cfg, 1.0, registration_after=offset)  # the old line does not count
+    assert not waited.ok and "did not register with the restarted name server" in waited.detail
+    with open(log, "ab") as f:
+        f.write(b"06:54:49 INFO - Registering current broker to name server completed. TargetHost=x\n")
+    assert health._registered_since(cfg, offset)
