@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from bridge.env import status
+from bridge.env import health, status
 from bridge.runner.lifecycle import run_drill
 from bridge.runner.wiring import build_deps
 from bridge.spec.models import Drill
@@ -103,6 +103,10 @@ def test_each_drill_passes_its_preflight_after_the_previous_one_and_leaves_the_s
     recovered = [e for e in events if e["event"] == "recover" and e["state"] == "confirmed"]
     assert len(recovered) == 1 and "a message reached the cart" in recovered[0]["detail"], recovered
     assert (result.run_dir / "verdict.json").exists()
+    if d.scenario == "proxy-unavailable":
+        # the restarted proxy lost the consumer's settings: the consumer re-created its client
+        _, body = health.http_json("GET", f"{embedded_env.cartservice_url}/healthz")
+        assert body["consumer"]["state"] == "running" and body["consumer"]["restarts"] >= 1, body
 
 
 def test_after_every_scenario_the_environment_is_healthy_by_its_business_path(embedded_env: EmbeddedEnv) -> None:
