@@ -1,4 +1,4 @@
-"""``mqdrill env up | status [--json] | down``: the embedded environment on this machine."""
+"""``mqdrill env up | status [--json] | repair | down``: the embedded environment on this machine."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import json
 import click
 
 from bridge.env import default_config, down, status, up
+from bridge.env.lifecycle import unhealthy_reasons
+from bridge.env.repair import repair
 from bridge.errors import EnvironmentError_
 
 
@@ -17,6 +19,12 @@ def _print_status(info: dict[str, object]) -> None:
         mark = "up" if part["running"] and part["listening"] else ("paused" if part["state"] == "T" else "down")
         pid = part["pid"] or "-"
         click.echo(f"  {name:<12} {mark:<7} pid {pid!s:<8} port {part['port']:<6} rss {part['rss_mib']} MiB")
+    business = info.get("business")
+    if isinstance(business, dict):
+        for name, check in business["checks"].items():
+            mark = "ok" if check["ok"] else check["state"]
+            extra = f" in {check['seconds']}s" if check.get("seconds") is not None else ""
+            click.echo(f"  {name:<12} {mark:<9}{extra}" + (f" {check['error']}" if check["error"] else ""))
     urls = info["urls"]
     assert isinstance(urls, dict)
     for name, url in urls.items():
@@ -63,16 +71,36 @@ def env_up(state_dir: str | None, brokers: int | None) -> int:
 
 @env.command("status")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option(
+    "--round-trip/--no-round-trip",
+    default=True,
+    help="Send one message through the shop and wait (up to 15 s) for it in the cart (default: on).",
+)
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None)
-def env_status(as_json: bool, state_dir: str | None) -> int:
-    """Show what runs; exit 1 when something is down."""
-    info = status(default_config(state_dir))
+def env_status(as_json: bool, round_trip: bool, state_dir: str | None) -> int:
+    """Show what runs and whether the business path works; exit 1 when something is down or broken."""
+    info = status(default_config(state_dir), round_trip=round_trip)
     if as_json:
         click.echo(json.dumps(info, indent=2))
     else:
-        click.echo("healthy" if info["healthy"] else "NOT healthy")
+        click.echo("healthy" if info["healthy"] else f"NOT healthy: {unhealthy_reasons(info)}")
         _print_status(info)
     return 0 if info["healthy"] else 1
+
+
+@env.command("repair")
+@click.option("--json", "as_json", is_flag=True, help="Print what was done as JSON.")
+@click.option("--state-dir", type=click.Path(file_okay=False), default=None)
+def env_repair(as_json: bool, state_dir: str | None) -> int:
+    """Restart what stayed broken (cheapest first) until a message goes through; say what was done."""
+    report = repair(default_config(state_dir), say=lambda line: click.echo(line, err=True))
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        for action in report.actions or ["nothing to do"]:
+            click.echo(f"  {action}")
+        click.echo(("healthy: " if report.healthy else "STILL broken: ") + report.detail)
+    return 0 if report.healthy else 1
 
 
 @env.command("down")

@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.engines import local_plan
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, LocalAction, Plan
-from bridge.env import faultlog, faults, procs
+from bridge.env import faultlog, faults, health, procs, services
 from bridge.env.config import TARGET_SERVICES, EnvConfig, default_config, load_config
 from bridge.errors import InjectionError, MqdrillError, RecoveryError
 from bridge.spec.catalog import load_catalog
@@ -35,6 +35,7 @@ class LocalEngine:
     def __init__(self, config: EnvConfig | None = None, *, state_dir: str | None = None) -> None:
         """``config`` or ``state_dir`` names the environment; by default the one ``env up`` started."""
         self._config = config if config is not None else (load_config(state_dir) if state_dir else None)
+        self._confirmed: dict[str, str] = {}  # handle ref → how the business path came back
 
     @property
     def config(self) -> EnvConfig:
@@ -76,16 +77,31 @@ class LocalEngine:
         cfg = _config_of(handle)
         seen = [faultlog.observe(cfg, r["id"]) for r in _records(handle)]
         states = {s for s, _ in seen}
-        detail = "; ".join(f"{r['id']}: {d}" for r, (_, d) in zip(_records(handle), seen, strict=True))
+        records = _records(handle)
+        detail = (
+            seen[0][1]
+            if len(seen) == 1
+            else "; ".join(f"{r['id']}: {d}" for r, (_, d) in zip(records, seen, strict=True))
+        )
         if states == {"injected"}:
             return FaultState("injected", detail)
         if states == {"recovered"}:
-            return FaultState("recovered", detail)
+            confirmed = self._confirmed.get(handle.ref)
+            return FaultState("recovered", f"{detail}; {confirmed}" if confirmed else detail)
         return FaultState("partial", detail)
 
     def recover(self, handle: Handle) -> None:
-        """Take back every fault of ``handle`` (idempotent); one failure does not skip the others."""
+        """Take back every fault of ``handle`` (idempotent), then confirm by the business path.
+
+        One failure does not skip the others. Once every fault is taken back, a message must go
+        through the shop again within a bounded wait (:func:`confirm_timeout_s`); if it does not,
+        the recovery fails with the business path's error, so the run says so. The check is
+        skipped (and said so) while another fault is active on the environment: its effect is
+        not ours to wait out.
+        """
         cfg = _config_of(handle)
+        restarts_namesrv = any(r["kind"] == "kill" and r["service"] == "namesrv" for r in _records(handle))
+        registration_after = health.broker_log_offset(cfg) if restarts_namesrv and not cfg.external else None
         failed: list[str] = []
         for record in reversed(_records(handle)):
             try:
@@ -94,6 +110,35 @@ class LocalEngine:
                 failed.append(f"{record['id']}: {exc}")
         if failed:
             raise RecoveryError("could not take back: " + "; ".join(failed), leftovers=failed)
+        ours = {r["id"] for r in _records(handle)}
+        others = [fid for fid in faultlog.active_ids(cfg) if fid not in ours]
+        if others:
+            self._confirmed[handle.ref] = f"business path not checked: other faults are active ({', '.join(others)})"
+            return
+        if not any(services.running(cfg, s) is not None for s in cfg.services):
+            self._confirmed[handle.ref] = "business path not checked: the environment is not running"
+            return
+        confirmation = health.wait_business(
+            cfg, confirm_timeout_s(_records(handle)), registration_after=registration_after
+        )
+        self._confirmed[handle.ref] = confirmation.detail
+        if not confirmation.ok:
+            raise RecoveryError(f"the fault is taken back, but {confirmation.detail}", leftovers=[])
+
+
+# How long a recovery may take to show in the business path, by the slowest link it restarts.
+# A restarted broker or name server is routed to again only after the broker's registration, the
+# proxy's caches and the client's 30 s route poll (docs/environment.md, "After a broker restart":
+# about 57 s at worst); a restarted proxy needs its JVM start-up and the clients' re-creation.
+CONFIRM_S = {"broker": 90.0, "namesrv": 90.0, "proxy": 90.0}
+CONFIRM_DEFAULT_S = 45.0
+
+
+def confirm_timeout_s(records: list[Mapping[str, Any]]) -> float:
+    """The bounded wait for the business path after taking back ``records``."""
+    waits = [CONFIRM_S.get(r["service"], CONFIRM_DEFAULT_S) if r["kind"] in ("kill", "pause") else CONFIRM_DEFAULT_S
+             for r in records]  # fmt: skip
+    return max(waits, default=CONFIRM_DEFAULT_S)
 
 
 def _records(handle: Handle) -> list[Mapping[str, Any]]:

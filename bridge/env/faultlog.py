@@ -21,6 +21,7 @@ from bridge import process
 from bridge.env import faults, procs
 from bridge.env.config import EnvConfig
 from bridge.errors import InjectionError, MqdrillError, RecoveryError
+from bridge.timefmt import iso
 
 
 def fault_dir(cfg: EnvConfig, fault_id: str) -> Path:
@@ -132,6 +133,14 @@ def recover(
     return record
 
 
+def ended_note(record: Mapping[str, Any]) -> str:
+    """Who ended a fault and when, in words: ``ended by the watchdog at 2026-…Z``."""
+    by = str(record.get("recovered_by") or "unknown")
+    who = {"watchdog": "the watchdog", "mqdrill": "mqdrill", "inject-failed": "mqdrill after a failed inject"}
+    at = record.get("recovered_at")
+    return f"ended by {who.get(by, by)}" + (f" at {iso(float(at))}" if at else "")
+
+
 def observe(cfg: EnvConfig, fault_id: str) -> tuple[str, str]:
     """(``injected`` | ``recovered`` | ``partial``, detail) as seen now."""
     record = load(cfg, fault_id)
@@ -140,7 +149,7 @@ def observe(cfg: EnvConfig, fault_id: str) -> tuple[str, str]:
         return (
             ("partial", "recorded as recovered but the effect is still there")
             if still
-            else ("recovered", f"recovered by {record.get('recovered_by')}")
+            else ("recovered", ended_note(record))
         )
     return (
         ("injected", f"{record['kind']} on {record['service']}")

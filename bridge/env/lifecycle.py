@@ -8,23 +8,20 @@ back every recorded fault, stops every service and checks that no process is lef
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
-import urllib.error
-import urllib.request
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.env import faultlog, netguard, procs, rocketmq, services, storefs
+from bridge.env import faultlog, health, netguard, procs, rocketmq, services, storefs
 from bridge.env.config import HOST, SECOND_BROKER, SERVICES, EnvConfig
+from bridge.env.health import message_round_trip
 from bridge.errors import EnvironmentError_, MqdrillError
 from bridge.toxiproxy import ToxiproxyClient
 
 Say = Callable[[str], None]
-PROBE_PRODUCT = "OLJCESPC7Z"
+__all__ = ["down", "message_round_trip", "status", "up"]
 
 
 def _quiet(_: str) -> None:
@@ -116,41 +113,6 @@ def _topics(cfg: EnvConfig, timeout: float) -> None:
             time.sleep(1)
 
 
-def _http(method: str, url: str, body: dict[str, Any] | None = None, timeout: float = 5.0) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, None
-
-
-def message_round_trip(cfg: EnvConfig, timeout: float = 60.0) -> float:
-    """Send one item through the frontend in rocketmq mode; seconds until it is in the cart."""
-    user = f"mqdrill-health-{uuid.uuid4().hex[:8]}"
-    started = time.monotonic()
-    deadline = started + timeout
-    next_send = started
-    while time.monotonic() < deadline:
-        if time.monotonic() >= next_send:  # the first sends may fail while the producer starts
-            body = {"user_id": user, "product_id": PROBE_PRODUCT, "quantity": 1, "channel": "rocketmq"}
-            with contextlib.suppress(OSError):
-                _http("POST", cfg.url("frontend") + "/cart", body)
-            next_send = time.monotonic() + 2
-        try:
-            status, cart = _http("GET", f"{cfg.url('frontend')}/cart?user_id={user}")
-        except OSError:
-            status, cart = 0, None
-        if status == 200 and cart and cart.get("items"):
-            return time.monotonic() - started
-        time.sleep(0.2)
-    raise EnvironmentError_(
-        f"a message sent through {cfg.url('frontend')} did not reach the cart within {timeout:g}s; "
-        f"logs in {cfg.log_dir} and {rocketmq.log_dir(cfg)}"
-    )
-
-
 def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str, Any]:
     """Start whatever is not running and wait until a message really goes through."""
     missing = services.missing_tools(cfg)
@@ -183,7 +145,10 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
     _start_wait(cfg, ["cartservice", "frontend"], 30)
     seconds = message_round_trip(cfg)
     say(f"a message went frontend → broker → cartservice → redis in {seconds:.1f}s")
-    return status(cfg)
+    info = status(cfg)
+    if not info["healthy"]:  # the round trip went through, yet a link says it is broken: say which
+        raise EnvironmentError_(f"the environment is up but not healthy: {unhealthy_reasons(info)}")
+    return info
 
 
 def _rss_kib(pid: int) -> int:
@@ -197,8 +162,14 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
-def status(cfg: EnvConfig) -> dict[str, Any]:
-    """What runs where; JSON-ready."""
+def status(cfg: EnvConfig, *, round_trip: bool = False, round_trip_timeout: float = 15.0) -> dict[str, Any]:
+    """What runs where and whether the business path works; JSON-ready.
+
+    ``healthy`` needs every process running (not stopped) with its port open, AND the shop's
+    clients saying they work (the consumer consumes, the last send went through), AND, with
+    ``round_trip``, a real message reaching the cart. ``business`` holds each link's state and
+    error, so a consumer stuck in failed receives is reported with its error.
+    """
     parts: dict[str, Any] = {}
     for name in cfg.services:
         proc = services.running(cfg, name)
@@ -212,9 +183,15 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
             "rss_mib": round(_rss_kib(proc.pid) / 1024, 1) if proc else 0,
             "log": str(cfg.log_file(name)),
         }
-    healthy = all(p["running"] and p["listening"] and p["state"] != "T" for p in parts.values())
+    processes_ok = all(p["running"] and p["listening"] and p["state"] != "T" for p in parts.values())
+    checks = health.business(cfg, with_round_trip=round_trip and processes_ok, timeout=round_trip_timeout)
+    if round_trip and not processes_ok:
+        checks.insert(0, health.PathCheck("round_trip", False, "skipped", "not tried: a service is down"))
+    business_ok = all(c.ok for c in checks)
     return {
-        "healthy": healthy,
+        "healthy": processes_ok and business_ok,
+        "processes_healthy": processes_ok,
+        "business": {"healthy": business_ok, "checks": {c.name: c.to_json() for c in checks}},
         "state_dir": str(cfg.state_dir),
         "port_offset": cfg.port_offset,
         "services": parts,
@@ -237,6 +214,22 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
         "active_faults": faultlog.active_ids(cfg),
         "total_rss_mib": round(sum(p["rss_mib"] for p in parts.values()), 1),
     }
+
+
+def unhealthy_reasons(info: dict[str, Any]) -> str:
+    """One line naming every service that is down and every link of the business path that fails."""
+    reasons = []
+    for name, part in info["services"].items():
+        if not part["running"]:
+            reasons.append(f"{name} is not running")
+        elif part["state"] == "T":
+            reasons.append(f"{name} is stopped (SIGSTOP)")
+        elif not part["listening"]:
+            reasons.append(f"{name} does not listen on {part['port']}")
+    for name, check in info["business"]["checks"].items():
+        if not check["ok"]:
+            reasons.append(f"{name} {check['state']}" + (f": {check['error']}" if check["error"] else ""))
+    return "; ".join(reasons) or "none"
 
 
 def _main_port(cfg: EnvConfig, name: str) -> int:

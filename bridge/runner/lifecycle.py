@@ -164,7 +164,9 @@ class DrillRun:
             self.rundir.event("recover", state="failed", engine=handle.engine, ref=handle.ref, error=str(exc))
             return
         self.ledger.remove(handle)
-        self.rundir.event("recover", state="confirmed", engine=handle.engine, ref=handle.ref)
+        # the engine's own words on how it confirmed (the local engine: the business path came back)
+        detail = {"detail": state.detail} if state.detail else {}
+        self.rundir.event("recover", state="confirmed", engine=handle.engine, ref=handle.ref, **detail)
 
 
 def _open_rundir(resolved: ResolvedDrill, drill: Drill, out: Path | None, deps: RunnerDeps) -> RunDir:

@@ -9,19 +9,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.engines.base import Engine
+from bridge.engines.base import Engine, Handle
 from bridge.runner.ledger import Ledger
 from bridge.runner.rundir import RunDir
 
 
 @dataclass
 class RecoverReport:
+    """What ``recover`` found, recovered and could not; ``already_ended`` names the entries whose
+    fault had already been ended before we came (by its hard end: the watchdog, the object's
+    own duration), each with who ended it and when."""
+
     found: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
+    already_ended: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"found": self.found, "recovered": self.recovered, "failed": self.failed}
+        return {
+            "found": self.found,
+            "recovered": self.recovered,
+            "failed": self.failed,
+            "already_ended": self.already_ended,
+        }
+
+
+def _ended_before(engine: Engine, handle: Handle) -> str | None:
+    """``already ended by the watchdog at …`` when the engine sees the fault over already, else None."""
+    try:
+        state = engine.status(handle)
+    except Exception:  # noqa: BLE001 - unknown is not ended; the recovery below still runs
+        return None
+    if state.status != "recovered":
+        return None
+    first = state.detail.split(";")[0].strip()
+    return f"already {first}" if first.startswith("ended ") else f"already ended ({first or 'no detail'})"
 
 
 def run_id_of(run: str | Path) -> str:
@@ -44,12 +66,29 @@ def recover_leftovers(
     report = RecoverReport()
     for entry in ledger.entries(run_id):
         label = f"{entry.handle.engine} {entry.handle.ref} (run {entry.handle.run_id})"
-        report.found.append(label)
         rundir = RunDir(Path(entry.run_dir)) if Path(entry.run_dir, "run.json").exists() else None
-        if rundir is not None:
-            rundir.event("recover", state="requested", engine=entry.handle.engine, ref=entry.handle.ref, by="recover")
         try:
             engine = engine_for(entry.handle.engine)
+        except Exception as exc:  # noqa: BLE001 - reported; the next entry still recovers
+            report.found.append(label)
+            report.failed.append(f"{label}: {exc}")
+            continue
+        try:
+            ended = _ended_before(engine, entry.handle)
+            if ended is not None:
+                label = f"{label}: {ended}"
+                report.already_ended.append(label)
+            report.found.append(label)
+            if rundir is not None:
+                extra = {"note": ended} if ended else {}
+                rundir.event(
+                    "recover",
+                    state="requested",
+                    engine=entry.handle.engine,
+                    ref=entry.handle.ref,
+                    by="recover",
+                    **extra,
+                )
             engine.recover(entry.handle)
             state = engine.status(entry.handle)
             if state.status == "injected":

@@ -254,4 +254,6 @@ def test_sigkill_during_the_fault_the_hard_end_still_ends_it_and_recover_cleans_
     )
     report = json.loads(done.stdout)
     assert done.returncode == 0 and len(report["found"]) == 1 and len(report["recovered"]) == 1
+    # not just "found": the watchdog already ended it, and recover says so, with when
+    assert report["already_ended"] == report["found"] and "already ended by the watchdog at " in report["found"][0]
     assert _events(out)[-1]["event"] == "recover" and _events(out)[-1]["state"] == "confirmed"

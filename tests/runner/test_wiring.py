@@ -27,7 +27,12 @@ def test_recover_all_on_an_empty_ledger_finds_nothing_and_succeeds(tmp_path: Pat
         env=env,
         timeout=60,
     )
-    assert done.returncode == 0 and json.loads(done.stdout) == {"found": [], "recovered": [], "failed": []}
+    assert done.returncode == 0 and json.loads(done.stdout) == {
+        "found": [],
+        "recovered": [],
+        "failed": [],
+        "already_ended": [],
+    }
     both = subprocess.run(
         [sys.executable, "-m", "bridge", "recover"], capture_output=True, text=True, env=env, timeout=60
     )
