@@ -5,17 +5,20 @@ build a drill from flags, and the plan preview document. Touches no system.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
 from bridge.engines.base import Plan
 from bridge.engines.planning import plan_drill
-from bridge.errors import InputError, MqdrillError, UnsupportedCombination
+from bridge.errors import InputError, MqdrillError, SafetyError, UnsupportedCombination
 from bridge.spec.catalog import load_catalog
 from bridge.spec.loader import compose, load_document, load_drill, read_text, suite_drills
 from bridge.spec.models import API_VERSION, Drill, Suite
 from bridge.spec.resolve import resolve
+
+if TYPE_CHECKING:
+    from bridge.k8s import Kube
 
 PREVIEW_RUN_ID = "preview"
 
@@ -49,10 +52,16 @@ def plans_for(drill: Drill, *, source: str, run_id: str = PREVIEW_RUN_ID, kubeco
         raise UnsupportedCombination(f"{source} at `causes`: {exc}") from None
 
 
-def check_drill(drill: Drill, source: str) -> None:
+def check_drill(drill: Drill, source: str, cluster: Kube | None = None) -> None:
     """Everything short of running: the catalog knows the scenario and causes, the engine can plan
-    them, and the safety guards pass."""
+    them, and the safety guards pass; with a ``cluster``, the selector guard on its pods as well."""
     plans_for(drill, source=source)
+    if cluster is not None:
+        from bridge.discovery.cluster import cluster_refusals
+
+        refusals = cluster_refusals(drill, cluster, source=source)
+        if refusals:
+            raise SafetyError("; ".join(refusals))
 
 
 def _is_catalog(path: str) -> bool:
@@ -66,18 +75,18 @@ def _is_catalog(path: str) -> bool:
     return False
 
 
-def validate_file(path: str) -> Validation:
-    """Validate one drill, suite or catalog file; never raises for bad input."""
+def validate_file(path: str, cluster: Kube | None = None) -> Validation:
+    """Validate one drill, suite or catalog file (``cluster``: also against its pods); never raises for bad input."""
     try:
         if _is_catalog(path):
             load_catalog(path)
             return Validation(path, True, "Catalog")
         doc = load_document(path)
         if isinstance(doc, Drill):
-            check_drill(doc, path)
+            check_drill(doc, path, cluster)
             return Validation(path, True, "Drill")
         for source, drill in suite_drills(doc, path):
-            check_drill(drill, source)
+            check_drill(drill, source, cluster)
         return Validation(path, True, "Suite")
     except MqdrillError as exc:
         return Validation(path, False, None, str(exc))

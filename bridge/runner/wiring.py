@@ -120,7 +120,9 @@ def _local_targets_down(drill: Drill) -> str | None:
 
 
 def _kubernetes_targets(drill: Drill) -> str | None:
-    """Every fault's targets exist, and `mode: all` stays within the blast radius."""
+    """Every fault's targets exist, select only the server they name, and `mode: all` stays within the
+    blast radius."""
+    from bridge.discovery.guard import check_fault
     from bridge.k8s import Kube
     from bridge.spec.catalog import load_catalog
     from bridge.spec.resolve import resolve
@@ -136,6 +138,8 @@ def _kubernetes_targets(drill: Drill) -> str | None:
             where = f"namespace {t.namespace} ({', '.join(f'{k}={v}' for k, v in t.labels.items()) or 'named pods'})"
             if not names:
                 return f"no pod matches the targets of {fault.cause} in {where}"
+            if (refusal := check_fault(pods, fault)) is not None:  # only the server it names (issue 11)
+                return f"{fault.cause}: {refusal}"
             if t.mode == "all" and len(names) > drill.safety.max_pods:
                 limit = drill.safety.max_pods
                 return f"mode all would hit {len(names)} pods in {where}, more than safety.max_pods={limit}"
