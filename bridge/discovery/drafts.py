@@ -24,6 +24,7 @@ from bridge.spec.models import Drill
 from bridge.spec.resolve import resolve
 
 JUDGED_APPS = ("frontend", "cartservice")  # the applications the probes know how to exercise
+NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,9 @@ def _first_accepted(
     why = f"the engine {engine} supports none of its causes"
     for cause in catalog.scenario(scenario).causes:
         if engine not in catalog.causes[cause].engines:
+            continue
+        if cause in NETWORK_CAUSES and pair.client.namespace != pair.server.namespace:
+            why = f"{cause}: the engines look for the client side of a network fault in the server's namespace only"
             continue
         doc = _document(pair, scenario, cause, engine, _frontend_url(topology, pair.client.namespace))
         try:
