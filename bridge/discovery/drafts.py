@@ -3,8 +3,10 @@
 Each drill targets the server by the selector discovery proved (or by its pods' stable names),
 names the server's container, uses the first of the scenario's causes that the engine supports
 *and* that the selector guard accepts on the listed pods (a pod holding a name server and a
-broker gets a container kill, not a pod kill), and judges the client. A drill is validated with
-the drill model and guarded before it is drafted; what gets no drill is listed with the reason.
+broker gets a container kill, not a pod kill), and judges the client with a steady state drawn
+from what discovery sees (:func:`steady_state`; the parts only the user knows are listed in the
+file's opening comments). A drill is validated with the drill model and guarded before it is
+drafted; what gets no drill is listed with the reason.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from pydantic import ValidationError
 from bridge.discovery.guard import check_fault
 from bridge.discovery.model import Pair, Topology, Workload
 from bridge.errors import MqdrillError
+from bridge.spec.base import IDENT
 from bridge.spec.catalog import Catalog
 from bridge.spec.models import Drill
 from bridge.spec.resolve import resolve
 
-JUDGED_APPS = ("frontend", "cartservice")  # the applications the probes know how to exercise
+DEMO_APPS = ("frontend", "cartservice")  # the demo shop: its preset probe knows how to exercise them
 NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
 
 
@@ -31,6 +34,7 @@ NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
 class DrillDraft:
     file_name: str
     document: dict[str, Any]
+    user_parts: tuple[str, ...] = ()  # what only the user can know, written as comments at the top
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,45 @@ def _frontend_url(topology: Topology, namespace: str) -> str | None:
     return None
 
 
-def _document(pair: Pair, scenario: str, cause: str, engine: str, frontend_url: str | None) -> dict[str, Any]:
+def steady_state(topology: Topology, client: Workload) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+    """The client's steady state from what discovery sees, and the parts only the user can fill in.
+
+    The demo shop's applications get its preset probe. Any other client gets an ``http`` probe on
+    the Service in front of it; which request exercises its use of RocketMQ is the user's part.
+    """
+    if client.name in DEMO_APPS:
+        url = _frontend_url(topology, client.namespace)
+        return ({"probe": {"frontend_url": url}} if url else None), ()
+    parts = []
+    base = client.service_url
+    if base is None:
+        base = f"http://{client.name}.{client.namespace}.svc.cluster.local:8080"
+        parts.append(
+            f"steady_state.probes[0].base_url: no Service selects the pods of {client.ref}; "
+            f"{base} is a guess: set an address mqdrill can reach"
+        )
+    parts.append(
+        "steady_state.probes[0].operations[0]: `GET /` only proves the application answers; replace it "
+        "with the request whose work goes through RocketMQ (e.g. POST /orders) and what it must return"
+    )
+    parts.append("steady_state.slo: the defaults (99 % success, p95 <= 500 ms); set your objectives")
+    said = ", ".join(
+        f"{s.key} {s.shown()}" for s in client.found if s.key in ("topic", "consumer_group", "producer_group")
+    )
+    if said:
+        parts.append(f"its RocketMQ settings ({said}) are what a canary probe would check delivery on")
+    if client.metrics_url:
+        parts.append(f"it serves metrics at {client.metrics_url}: add its queries to see lag and latency")
+    probe = {
+        "kind": "http",
+        "name": client.name,
+        "base_url": base,
+        "operations": [{"name": "business_call", "method": "GET", "url": "/", "expect": {"status": ["2xx"]}}],
+    }
+    return {"probes": [probe]}, tuple(parts)
+
+
+def _document(pair: Pair, scenario: str, cause: str, engine: str, steady: dict[str, Any] | None) -> dict[str, Any]:
     client, server = pair.client, pair.server
     targets: dict[str, Any] = {"namespace": server.namespace}
     if server.labels:
@@ -85,8 +127,8 @@ def _document(pair: Pair, scenario: str, cause: str, engine: str, frontend_url: 
         "channel": "rocketmq",
         "targets": targets,
     }
-    if frontend_url:
-        doc["steady_state"] = {"probe": {"frontend_url": frontend_url}}
+    if steady:
+        doc["steady_state"] = steady
     return doc
 
 
@@ -101,7 +143,7 @@ def _first_accepted(
         if cause in NETWORK_CAUSES and pair.client.namespace != pair.server.namespace:
             why = f"{cause}: the engines look for the client side of a network fault in the server's namespace only"
             continue
-        doc = _document(pair, scenario, cause, engine, _frontend_url(topology, pair.client.namespace))
+        doc = _document(pair, scenario, cause, engine, steady_state(topology, pair.client)[0])
         try:
             faults = resolve(Drill.model_validate(doc), catalog, run_id="discover").faults
         except ValidationError as exc:
@@ -120,9 +162,10 @@ def draft_drills(topology: Topology, catalog: Catalog, *, engine: str = "chaosme
     drafts: list[DrillDraft] = []
     skipped: list[str] = []
     for client in topology.clients:
-        if client.name not in JUDGED_APPS:
-            skipped.append(f"{client.ref}: no probe knows this application (drills judge {', '.join(JUDGED_APPS)})")
+        if not re.fullmatch(IDENT, client.name):
+            skipped.append(f"{client.ref}: {client.name!r} is not a name a drill's `app` can take ({IDENT})")
             continue
+        parts = steady_state(topology, client)[1]
         for pair in topology.servers_of(client):
             server = pair.server
             if not server.labels and not server.target_pods:
@@ -133,5 +176,5 @@ def draft_drills(topology: Topology, catalog: Catalog, *, engine: str = "chaosme
                 if doc is None:
                     skipped.append(f"{client.ref} × {server.kind} {server.ref} × {scenario}: {why}")
                     continue
-                drafts.append(DrillDraft(file_name(client, server, scenario, engine), doc))
+                drafts.append(DrillDraft(file_name(client, server, scenario, engine), doc, parts))
     return Drafts(tuple(drafts), tuple(skipped))

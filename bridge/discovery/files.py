@@ -17,6 +17,7 @@ import yaml
 from bridge.discovery.drafts import Drafts
 
 HEADER = "# Written by `mqdrill discover`; review the targets before running it.\n"
+YOUR_PART = "# YOUR PART (discovery cannot know it; until you set it, the drill judges only what is written):"
 _SUM = re.compile(r"^# mqdrill-checksum: sha256:([0-9a-f]{64})\n", re.MULTILINE)
 
 
@@ -31,8 +32,11 @@ def _digest(body: str) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def render_file(document: dict[str, object]) -> str:
+def render_file(document: dict[str, object], user_parts: tuple[str, ...] = ()) -> str:
     body = yaml.safe_dump(document, sort_keys=False, allow_unicode=True)
+    if user_parts:  # comments inside the checksummed body: filling them in counts as an edit
+        lines = [YOUR_PART, *(f"#   TODO(you): {p}" for p in user_parts)]
+        body = "\n".join(lines) + "\n" + body
     return f"{HEADER}# mqdrill-checksum: sha256:{_digest(body)}\n{body}"
 
 
@@ -47,7 +51,7 @@ def write_drills(drafts: Drafts, directory: Path) -> Written:
     written, unchanged, kept = [], [], []
     for d in drafts.drills:
         path = directory / d.file_name
-        text = render_file(d.document)
+        text = render_file(d.document, d.user_parts)
         if path.exists():
             old = path.read_text(encoding="utf-8", errors="replace")
             if old == text:

@@ -52,6 +52,8 @@ class Workload:
     pod_ips: tuple[str, ...] = ()
     selector_note: str = ""  # why there is no selector, or how the pods are named instead
     target_pods: tuple[str, ...] = ()  # named pods when no label selects exactly the workload
+    service_url: str | None = None  # http://<svc>.<ns>.svc.cluster.local:<port> of a Service in front of it
+    metrics_url: str | None = None  # a Prometheus endpoint its pods declare (port named *metrics*, annotations)
 
     @property
     def ref(self) -> str:
@@ -84,6 +86,8 @@ class Workload:
             "settings": self.settings,
             "found": [s.to_json() for s in self.found],
             "ports": list(self.ports),
+            "service_url": self.service_url,
+            "metrics_url": self.metrics_url,
         }
 
 

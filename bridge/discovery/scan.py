@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bridge.discovery.endpoints import metrics_url, service_url
 from bridge.discovery.model import SERVER_KINDS, Setting, Topology, Workload
 from bridge.discovery.reach import Network, Resolver, pairs_for
 from bridge.discovery.servers import is_admin, pod_servers
@@ -51,7 +52,7 @@ def _classify(pod: Pod, sources: Sources) -> Iterable[tuple[str, Mapping[str, An
             yield "client", c, settings
 
 
-def _workload(g: _Group, namespace_pods: Sequence[Pod]) -> Workload:
+def _workload(g: _Group, namespace_pods: Sequence[Pod], services: Sequence[Mapping[str, Any]] | None) -> Workload:
     selector, foreign = build_selector(g.pods, namespace_pods)
     kind, name = g.controller
     note, target_pods = "", tuple[str, ...]()
@@ -66,6 +67,7 @@ def _workload(g: _Group, namespace_pods: Sequence[Pod]) -> Workload:
         if (s.key, s.value, s.origin) not in seen:
             seen.add((s.key, s.value, s.origin))
             found.append(s)
+    url = service_url(g.pods, services) if g.kind == "client" else None
     return Workload(
         kind=g.kind,
         name=name,
@@ -80,6 +82,8 @@ def _workload(g: _Group, namespace_pods: Sequence[Pod]) -> Workload:
         pod_ips=tuple(ip for p in g.pods for ip in pod_ips(p)),
         selector_note=note,
         target_pods=target_pods,
+        service_url=url,
+        metrics_url=metrics_url(g.pods, url) if g.kind == "client" else None,
     )
 
 
@@ -110,7 +114,7 @@ def scan(
     by_ns: dict[str, list[Pod]] = {}
     for pod in pod_list:
         by_ns.setdefault(namespace_of(pod), []).append(pod)
-    workloads = [_workload(g, by_ns[g.namespace]) for g in groups.values()]
+    workloads = [_workload(g, by_ns[g.namespace], services) for g in groups.values()]
     order = {k: i for i, k in enumerate(SERVER_KINDS)}
     servers = sorted((w for w in workloads if w.kind in order), key=lambda w: (order[w.kind], w.namespace, w.name))
     clients = sorted((w for w in workloads if w.kind == "client"), key=lambda w: (w.namespace, w.name))

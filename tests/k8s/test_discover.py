@@ -145,7 +145,7 @@ def test_cli_json_and_files(kubeconfig: Path, emulator: Emulator, namespace: str
     assert "endpoints = rocketmq-proxy:8081" in text.output
 
 
-def test_unknown_applications_are_reported_not_drilled() -> None:
+def test_a_client_whose_address_resolves_nowhere_gets_no_drill() -> None:
     pods = [
         {
             "metadata": {"name": "orders-1", "namespace": "shop", "labels": {"app": "orders"}},
@@ -167,8 +167,8 @@ def test_unknown_applications_are_reported_not_drilled() -> None:
     topo = scan(pods)
     assert [c.settings for c in topo.clients] == [{"namesrv": "mq-namesrv:9876"}]
     drafts = draft_drills(topo, load_catalog())
-    assert drafts.drills == ()
-    assert any("shop/orders-1: no probe knows this application" in s for s in drafts.skipped)
+    assert drafts.drills == ()  # Services were not read, and no workload is named mq-namesrv
+    assert "resolves to no RocketMQ server" in topo.unpaired["shop/orders-1"]
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 
 from bridge.cli import cli
 from bridge.discovery import Topology, discover_cluster, draft_drills, write_drills
+from bridge.drills import validate_file
 from bridge.k8s import Kube
 from bridge.runner.wiring import preflight
 from bridge.spec.catalog import load_catalog
@@ -209,6 +210,34 @@ def test_drill_targets(topo: Topology, world: dict[str, str]) -> None:
         assert t["namespace"] in world.values() and (t.get("labels") or t.get("pods"))
 
 
+def test_every_client_that_reaches_a_server_gets_drills(topo: Topology, world: dict[str, str]) -> None:
+    drafts = draft_drills(topo, load_catalog())
+    assert {d.document["app"] for d in drafts.drills} == {
+        "frontend",
+        "cartservice",
+        "orders",
+        "payments",
+        "inventory",
+        "billing",
+    }  # notifier and shipping reach no server: no drill, and the topology says why
+    by_app = {d.document["app"]: d for d in drafts.drills if "broker-unavailable" in d.file_name}
+    # the demo shop keeps its preset; any other client gets an http probe on the Service in front of it
+    cart = by_app["cartservice"]
+    assert cart.document["steady_state"] == {
+        "probe": {"frontend_url": f"http://frontend.{world['shop']}.svc.cluster.local:8080"}
+    }
+    assert cart.user_parts == ()
+    orders = by_app["orders"]
+    probe = orders.document["steady_state"]["probes"][0]
+    assert probe["kind"] == "http" and probe["base_url"] == f"http://orders.{world['shop']}.svc.cluster.local:80"
+    assert any("replace it with the request whose work goes through RocketMQ" in p for p in orders.user_parts)
+    assert any("topic ORDERS" in p for p in orders.user_parts)
+    metrics = f"metrics at http://orders.{world['shop']}.svc.cluster.local:9404/metrics"
+    assert any(metrics in p for p in orders.user_parts)
+    payments = next(d for d in drafts.drills if d.document["app"] == "payments")
+    assert any("no Service selects the pods" in p and "is a guess" in p for p in payments.user_parts)
+
+
 def test_write_drills_keeps_edited_files(topo: Topology, tmp_path: Path) -> None:
     drafts = draft_drills(topo, load_catalog())
     first = write_drills(drafts, tmp_path)
@@ -220,7 +249,11 @@ def test_write_drills_keeps_edited_files(topo: Topology, tmp_path: Path) -> None
     third = write_drills(drafts, tmp_path)
     assert third.kept == (edited,) and "windows: {fault: 2m}" in edited.read_text()
     for path in tmp_path.iterdir():
-        assert SECRET_VALUE_PART not in path.read_text()
+        text = path.read_text()
+        assert SECRET_VALUE_PART not in text
+        assert validate_file(str(path)).ok, validate_file(str(path)).error
+        if "steady_state:\n  probes:" in text:
+            assert "# YOUR PART (discovery cannot know it" in text and "#   TODO(you): " in text
 
 
 def test_cli_never_prints_a_secret(kubeconfig: Path, world: dict[str, str], tmp_path: Path) -> None:
