@@ -53,7 +53,7 @@ def discover(
     result = write_drills(drafts, write_dir) if write_dir is not None else Written((), (), ())
     if as_json:
         doc = topology.to_json() | {
-            "drills": [d.document for d in drafts.drills],
+            "drills": [{"file": d.file_name, "your_part": list(d.user_parts), **d.document} for d in drafts.drills],
             "written": [str(p) for p in result.written],
             "unchanged": [str(p) for p in result.unchanged],
             "kept": [str(p) for p in result.kept],
