@@ -45,7 +45,7 @@ def split_addresses(value: str) -> list[str]:
             hosts.append(part[1:].split("]", 1)[0])
         elif part:
             hosts.append(part.rsplit(":", 1)[0] if part.count(":") == 1 else part)
-    return [h.lower() for h in hosts if h]
+    return [h.lower().rstrip(".") for h in hosts if h.rstrip(".")]  # "name." is the absolute DNS name
 
 
 def _is_ip(host: str) -> bool:

@@ -61,11 +61,11 @@ def _workload(g: _Group, namespace_pods: Sequence[Pod], services: Sequence[Mappi
         if kind in ("StatefulSet", "Pod"):  # stable pod names: the drill names the pods instead
             target_pods = tuple(sorted(name_of(p) for p in g.pods))
             note += "; the drill names its pods (stable under a StatefulSet)"
-    seen: set[tuple[str, str | None, str]] = set()
+    seen: set[tuple[str, str, str | None, str]] = set()
     found = []
     for s in g.found:
-        if (s.key, s.value, s.origin) not in seen:
-            seen.add((s.key, s.value, s.origin))
+        if (s.key, s.name, s.value, s.origin) not in seen:
+            seen.add((s.key, s.name, s.value, s.origin))
             found.append(s)
     url = service_url(g.pods, services) if g.kind == "client" else None
     return Workload(
@@ -98,7 +98,12 @@ def scan(
 ) -> Topology:
     """The topology of ``pods``; Services resolve addresses (None: not readable, names are matched)."""
     src = sources or NoSources()
-    pod_list = [p for p in pods if not (p.get("metadata") or {}).get("deletionTimestamp")]
+    pod_list = [  # terminating and finished pods are no longer part of any workload
+        p
+        for p in pods
+        if not (p.get("metadata") or {}).get("deletionTimestamp")
+        and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed")
+    ]
     rs_index = {(namespace_of(r), name_of(r)): r for r in replicasets or []}
     groups: dict[tuple[str, str, tuple[str, str]], _Group] = {}
     for pod in pod_list:

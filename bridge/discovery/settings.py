@@ -24,6 +24,7 @@ from bridge.discovery.vocabulary import key_of
 
 _JAVA_OPT = re.compile(r"(?:^|\s)-D([A-Za-z0-9_.\-\[\]]+)=(\S+)")
 _SPRING_ARG = re.compile(r"^--([A-Za-z0-9_.\-\[\]]+)=(.+)$")
+_VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _FILE_SUFFIXES = (".properties", ".conf", ".yml", ".yaml", ".json")
 
 
@@ -129,16 +130,30 @@ def _env_settings(container: Mapping[str, Any], namespace: str, sources: Sources
                 yield from _from_text(prefix + k, v, origin, secret=kind == "Secret")
 
 
+def _expand(text: str, env: Mapping[str, str]) -> str:
+    """``$(VAR)`` (Kubernetes) and ``${VAR}`` (a shell in ``sh -c``) replaced by the container's plain env."""
+    return _VAR_REF.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), text)
+
+
 def _arg_settings(container: Mapping[str, Any]) -> Iterator[Setting]:
-    argv = [str(a) for a in [*(container.get("command") or []), *(container.get("args") or [])]]
+    env = {str(e.get("name")): e["value"] for e in container.get("env") or [] if isinstance(e.get("value"), str)}
+    raw = [str(a) for a in [*(container.get("command") or []), *(container.get("args") or [])]]
+    argv = [tok for a in raw for tok in _expand(a, env).split()]  # "sh -c 'mqbroker -n x'" → its words
+
+    def setting(key: str, name: str, value: str, origin: str) -> Setting:
+        value = value.strip("'\"")
+        return Setting(
+            key, name, None if "$" in value else value, origin + (" (a variable we cannot see)" if "$" in value else "")
+        )
+
     for i, arg in enumerate(argv):
         for k, v in _JAVA_OPT.findall(arg):  # also inside "sh -c 'java -Dx=y …'"
             if (key := key_of(k)) is not None:
-                yield Setting(key, k, v, "args (-D)")
+                yield setting(key, k, v, "args (-D)")
         if (m := _SPRING_ARG.match(arg)) and (key := key_of(m.group(1))) is not None:
-            yield Setting(key, m.group(1), m.group(2), "args")
+            yield setting(key, m.group(1), m.group(2), "args")
         if arg == "-n" and i + 1 < len(argv):  # mqbroker -n, mqproxy -n, mqadmin -n
-            yield Setting("namesrv", "-n", argv[i + 1], "args")
+            yield setting("namesrv", "-n", argv[i + 1], "args")
 
 
 def _mounted_settings(
@@ -172,11 +187,11 @@ def container_settings(
         *_arg_settings(container),
         *_mounted_settings(pod_spec or {}, container, namespace, src),
     ]
-    seen: set[tuple[str, str | None, str]] = set()
+    seen: set[tuple[str, str, str | None, str]] = set()
     out = []
     for s in found:
-        if (s.key, s.value, s.origin) not in seen:
-            seen.add((s.key, s.value, s.origin))
+        if (s.key, s.name, s.value, s.origin) not in seen:
+            seen.add((s.key, s.name, s.value, s.origin))
             out.append(s)
     return tuple(out)
 

@@ -144,3 +144,44 @@ def test_drill_files_know_whether_they_were_edited() -> None:
     assert is_pristine(text)
     assert not is_pristine(text.replace("broker-unavailable", "namesrv-unavailable"))
     assert not is_pristine("apiVersion: mqdrill/v1\n")
+
+
+def test_args_expand_kubernetes_and_shell_variables() -> None:
+    container = {
+        "env": [{"name": "NAMESRV_ADDR", "value": "mq-namesrv:9876"}],
+        "command": ["sh", "-c", "cd /opt/rocketmq/bin && ./mqbroker -n ${NAMESRV_ADDR} -c ../conf/broker.conf"],
+        "args": ["--rocketmq.name-server=$(NAMESRV_ADDR)", "-Drocketmq.namesrv.addr=$(UNSET)"],
+    }
+    found = {(s.name, s.value, s.origin) for s in container_settings(container)}
+    assert ("-n", "mq-namesrv:9876", "args") in found
+    assert ("rocketmq.name-server", "mq-namesrv:9876", "args") in found
+    assert ("rocketmq.namesrv.addr", None, "args (-D) (a variable we cannot see)") in found
+
+
+def _svc(name: str, ns: str, **spec: Any) -> dict[str, Any]:
+    return {"metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+def test_names_resolve_only_where_dns_would_resolve_them() -> None:
+    from bridge.discovery.reach import Network, Resolver
+
+    ns_pod = _pod("ns-0", {"c": "ns"}, ns="mq", owner="ns", command=["mqnamesrv"])
+    ns_pod["status"] = {"podIP": "10.0.0.7"}
+    services = [
+        _svc("rocketmq-nameserver", "mq", selector={"c": "ns"}, clusterIP="10.96.0.5"),
+        _svc("mq", "shop", type="ExternalName", externalName="rocketmq-nameserver.mq.svc.cluster.local"),
+        _svc("manual", "mq"),
+    ]
+    endpoints = [{"metadata": {"name": "manual", "namespace": "mq"}, "subsets": [{"addresses": [{"ip": "10.0.0.7"}]}]}]
+    r = Resolver(Network([ns_pod], services, endpoints), [])
+    hit = {("mq", "ns-0")}
+    assert r.pods_of("rocketmq-nameserver", "shop")[0] == set()  # a short name resolves in its own namespace only
+    assert r.pods_of("rocketmq-nameserver", "mq")[0] == hit
+    for host in ("rocketmq-nameserver.mq", "rocketmq-nameserver.mq.svc", "rocketmq-nameserver.mq.svc.cluster.local"):
+        assert r.pods_of(host, "shop")[0] == hit, host
+    assert r.pods_of("mq", "shop") == (hit, "Service shop/mq (ExternalName) → Service mq/rocketmq-nameserver")
+    assert r.pods_of("10.96.0.5", "shop")[1] == "cluster IP of Service mq/rocketmq-nameserver"
+    assert r.pods_of("10.0.0.7", "shop") == (hit, "pod IP 10.0.0.7")
+    assert r.pods_of("manual.mq", "shop") == (hit, "Service mq/manual (Endpoints)")
+    assert r.pods_of("ns-0.rocketmq-nameserver.mq.svc.cluster.local", "x")[0] == hit
+    assert r.pods_of("ns-1.rocketmq-nameserver.mq.svc.cluster.local", "x")[0] == set()
