@@ -350,3 +350,53 @@ def test_the_guard_refuses_spanning_workloads_and_shared_pods(
     reason = preflight(shared_pod)
     assert reason is not None and "also runs RocketMQ namesrv (pod-kill hits the whole pod)" in reason
     assert preflight(shared_pod.model_copy(update={"causes": ["container-kill"]})) is None
+
+
+def test_least_privilege_degrades_with_notes(emulator: Emulator, kubeconfig: Path) -> None:
+    """Only `list pods` granted: Services, Endpoints, ReplicaSets and Secrets answer 403 (canned, the
+    emulator has no RBAC); discovery still pairs by name, names Deployments from ReplicaSet names,
+    and says what it could not read."""
+    from bridge.k8s import KubeOptions
+
+    ns = f"deg{next(_ids)}-lab"
+    secret_client = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "batch-0", "namespace": ns, "labels": {"app": "batch"}},
+        "spec": {
+            "containers": [
+                {
+                    "name": "batch",
+                    "image": "shop/batch:1",
+                    "env": [{"name": "NAMESRV_ADDR", "valueFrom": {"secretKeyRef": {"name": "mq", "key": "addr"}}}],
+                }
+            ]
+        },
+    }
+    workload_pods.load(emulator, [*workload_pods.objects("all-in-one.yaml", {"lab": ns}), secret_client])
+    emulator.expect(f"/api/v1/namespaces/{ns}/secrets/mq", status=403, body={"kind": "Status", "code": 403})
+    forbidden = {"kind": "Status", "status": "Failure", "reason": "Forbidden", "code": 403, "message": "forbidden"}
+    for path in (f"/api/v1/namespaces/{ns}/services", f"/api/v1/namespaces/{ns}/endpoints"):
+        emulator.expect(path, status=403, body=forbidden)
+    emulator.expect(f"/apis/apps/v1/namespaces/{ns}/replicasets", status=403, body=forbidden)
+    kube = Kube.connect(KubeOptions(kubeconfig=str(kubeconfig), request_timeout_s=5))
+    try:
+        topo = discover_cluster(kube, namespaces=[ns])
+    finally:
+        kube.close()
+    assert [n.split(" (")[0] for n in topo.notes] == [
+        "services not listed",
+        "endpoints not listed",
+        "replicasets not listed",
+        f"secrets {ns}/mq not read",
+    ]
+    batch = next(c for c in topo.clients if c.name == "batch-0")
+    assert batch.settings == {"namesrv": f"set from Secret {ns}/mq key addr, value unknown"}
+    assert "addresses are matched to workloads by name only" in topo.notes[0]
+    assert [(s.kind, s.controller) for s in topo.servers] == [
+        ("namesrv", "Deployment/rocketmq"),
+        ("broker", "Deployment/rocketmq"),
+    ]
+    why = {p.server.kind: p.why for p in topo.pairs}
+    assert set(why) == {"namesrv", "broker"}
+    assert f"workload {ns}/rocketmq by name (Services could not be read)" in why["namesrv"]
