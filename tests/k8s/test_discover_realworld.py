@@ -196,6 +196,9 @@ def test_drill_targets(topo: Topology, world: dict[str, str]) -> None:
     assert got["shop.cartservice.broker-unavailable.mq.rocketmq-broker-0.chaosmesh.yaml"] == ("pod-kill", chart_broker)
     assert got["shop.frontend.proxy-unavailable.mq.rocketmq-proxy.chaosmesh.yaml"][0] == "pod-kill"
     assert got["shop.cartservice.namesrv-unavailable.mq.rocketmq-nameserver.chaosmesh.yaml"][0] == "pod-kill"
+    # the operator's brokers: no label tells them apart, so the drill names the StatefulSet's pod
+    operator_broker = json.dumps({"namespace": "ops", "pods": ["broker-0-master-0"], "container": "broker"})
+    assert got["shop.billing.broker-unavailable.ops.broker-0-master.chaosmesh.yaml"] == ("pod-kill", operator_broker)
     # the pod holding the name server too: a container kill, never a pod kill
     assert got["lab.frontend.broker-unavailable.lab.rocketmq.chaosmesh.yaml"] == ("container-kill", lab_broker)
     assert "lab.frontend.namesrv-unavailable.lab.rocketmq.chaosmesh.yaml" not in got
