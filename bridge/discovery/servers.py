@@ -2,7 +2,8 @@
 
 Evidence is read per container first: its command (``mqnamesrv``, ``mqbroker``, ``mqproxy``,
 the ``*Startup`` classes), then its image and container name on a RocketMQ image, then its
-ports (9876, 10911, 8081 — only on a RocketMQ image: nginx on 8081 is not a proxy). Only when no
+ports (9876, 10911, 8081 — only on the generic RocketMQ image: nginx on 8081, or an application
+image called ``rocketmq-demo``, is not a proxy). Only when no
 container of the pod says anything of itself do the pod's labels decide, and then for the one
 container on a RocketMQ image: so a sidecar in a broker pod is never "the broker".
 
@@ -73,9 +74,12 @@ def own_kinds(container: Mapping[str, Any]) -> tuple[str, ...]:
     image = _image(container)
     if "rocketmq" not in image:
         return ()
-    by_image = _named(image.rsplit("/", 1)[-1].split(":", 1)[0])
+    repo = image.rsplit("/", 1)[-1].split(":", 1)[0]
+    by_image = _named(repo)
     if by_image:
         return tuple(by_image)
+    if repo != "rocketmq":  # an application's own image (myorg/rocketmq-demo): its name and ports say nothing
+        return ()
     by_name = _named(str(container.get("name", "")).lower())
     if by_name:
         return tuple(by_name)

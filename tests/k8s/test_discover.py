@@ -181,6 +181,9 @@ def test_a_client_whose_address_resolves_nowhere_gets_no_drill() -> None:
         ({}, {"image": "registry/foo/rocketmq-namesrv:4.9"}, "namesrv"),
         ({"app": "broker"}, {"image": "nginx"}, None),  # a "broker" that is not RocketMQ
         ({"app": "web"}, {"image": "nginx", "ports": [{"containerPort": 8081}]}, None),
+        ({"app": "demo"}, {"image": "myorg/rocketmq-demo:1", "ports": [{"containerPort": 8081}]}, None),
+        ({"app": "kafka", "component": "broker"}, {"image": "bitnami/kafka:3.7"}, None),
+        ({}, {"image": "apacherocketmq/rocketmq-dashboard:2.0.0", "ports": [{"containerPort": 8080}]}, None),
     ],
 )
 def test_server_recognition(labels: dict[str, str], container: dict[str, Any], kind: str | None) -> None:
