@@ -3,9 +3,9 @@
 Evidence is read per container first: its command (``mqnamesrv``, ``mqbroker``, ``mqproxy``,
 the ``*Startup`` classes), then its image and container name on a RocketMQ image, then its
 ports (9876, 10911, 8081 — only on the generic RocketMQ image: nginx on 8081, or an application
-image called ``rocketmq-demo``, is not a proxy). Only when no
-container of the pod says anything of itself do the pod's labels decide, and then for the one
-container on a RocketMQ image: so a sidecar in a broker pod is never "the broker".
+image called ``rocketmq-demo``, is not a proxy). Only when no container of the pod says anything
+of itself do the pod's labels decide, and then for the one container on a RocketMQ image: so a
+sidecar in a broker pod is never "the broker".
 
 A broker started with ``--enable-proxy`` is a broker and a proxy in one container. Admin tools
 (rocketmq-dashboard, the older rocketmq-console, rocketmq-exporter) are recognised first: they
