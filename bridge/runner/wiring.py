@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+from bridge.discovery.guard import check_fault  # the selector guard before any inject (issue 11)
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
 from bridge.errors import RecoveryError
@@ -129,9 +130,7 @@ def _local_targets_down(drill: Drill) -> str | None:
 
 
 def _kubernetes_targets(drill: Drill) -> str | None:
-    """Every fault's targets exist, select only the server they name, and `mode: all` stays within the
-    blast radius."""
-    from bridge.discovery.guard import check_fault
+    """Every fault's targets exist, and `mode: all` stays within the blast radius."""
     from bridge.k8s import Kube
     from bridge.spec.catalog import load_catalog
     from bridge.spec.resolve import resolve
