@@ -23,6 +23,7 @@ Pod = Mapping[str, Any]
 UNSTABLE_LABELS = frozenset(
     {
         "pod-template-hash",
+        "rollouts-pod-template-hash",  # Argo Rollouts
         "controller-revision-hash",
         "pod-template-generation",
         "statefulset.kubernetes.io/pod-name",
@@ -80,9 +81,10 @@ def controller_of(pod: Pod, replicasets: Mapping[tuple[str, str], Mapping[str, A
     if rs is not None:
         top = _controller_ref(rs)
         return (str(top.get("kind")), str(top.get("name"))) if top else ("ReplicaSet", name)
-    h = labels_of(pod).get("pod-template-hash")
-    if h and name.endswith(f"-{h}"):
-        return "Deployment", name[: -len(h) - 1]
+    for label, top_kind in (("pod-template-hash", "Deployment"), ("rollouts-pod-template-hash", "Rollout")):
+        h = labels_of(pod).get(label)
+        if h and name.endswith(f"-{h}"):
+            return top_kind, name[: -len(h) - 1]
     return "ReplicaSet", name
 
 

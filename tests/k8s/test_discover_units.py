@@ -185,3 +185,25 @@ def test_names_resolve_only_where_dns_would_resolve_them() -> None:
     assert r.pods_of("manual.mq", "shop") == (hit, "Service mq/manual (Endpoints)")
     assert r.pods_of("ns-0.rocketmq-nameserver.mq.svc.cluster.local", "x")[0] == hit
     assert r.pods_of("ns-1.rocketmq-nameserver.mq.svc.cluster.local", "x")[0] == set()
+
+
+def test_controllers_from_owner_references() -> None:
+    from bridge.discovery.workloads import controller_of
+
+    def owned(kind: str, name: str, labels: dict[str, str]) -> Any:
+        return {
+            "metadata": {
+                "name": "p",
+                "namespace": "ns",
+                "labels": labels,
+                "ownerReferences": [{"kind": kind, "name": name}],
+            }
+        }
+
+    assert controller_of(owned("ReplicaSet", "web-5d8f9", {"pod-template-hash": "5d8f9"})) == ("Deployment", "web")
+    assert controller_of(owned("ReplicaSet", "web-7c6b", {"rollouts-pod-template-hash": "7c6b"})) == ("Rollout", "web")
+    assert controller_of(owned("ReplicaSet", "lonely", {})) == ("ReplicaSet", "lonely")
+    assert controller_of(owned("StatefulSet", "broker-0-master", {})) == ("StatefulSet", "broker-0-master")
+    rs = {"metadata": {"name": "web-x", "ownerReferences": [{"kind": "Deployment", "name": "web", "controller": True}]}}
+    assert controller_of(owned("ReplicaSet", "web-x", {}), {("ns", "web-x"): rs}) == ("Deployment", "web")
+    assert controller_of({"metadata": {"name": "bare", "namespace": "ns"}}) == ("Pod", "bare")
