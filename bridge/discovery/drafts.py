@@ -12,6 +12,7 @@ drafted; what gets no drill is listed with the reason.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -24,7 +25,7 @@ from bridge.errors import MqdrillError
 from bridge.spec.base import IDENT
 from bridge.spec.catalog import Catalog
 from bridge.spec.models import Drill
-from bridge.spec.resolve import resolve
+from bridge.spec.resolve import CLIENT_CAUSES, resolve
 
 DEMO_APPS = ("frontend", "cartservice")  # the demo shop: its preset probe knows how to exercise them
 NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
@@ -105,13 +106,14 @@ def steady_state(topology: Topology, client: Workload) -> tuple[dict[str, Any] |
 
 def _document(pair: Pair, scenario: str, cause: str, engine: str, steady: dict[str, Any] | None) -> dict[str, Any]:
     client, server = pair.client, pair.server
-    targets: dict[str, Any] = {"namespace": server.namespace}
-    if server.labels:
-        targets["labels"] = dict(server.labels)
+    hit = client if cause in CLIENT_CAUSES else server  # a client-side cause acts inside the client's JVM
+    targets: dict[str, Any] = {"namespace": hit.namespace}
+    if hit.labels:
+        targets["labels"] = dict(hit.labels)
     else:
-        targets["pods"] = list(server.target_pods[:1])  # one named pod: within safety.max_pods
-    if server.container:
-        targets["container"] = server.container
+        targets["pods"] = list(hit.target_pods[:1])  # one named pod: within safety.max_pods
+    if hit.container:
+        targets["container"] = hit.container
     doc: dict[str, Any] = {
         "apiVersion": "mqdrill/v1",
         "kind": "Drill",
@@ -143,6 +145,9 @@ def _first_accepted(
         if cause in NETWORK_CAUSES and pair.client.namespace != pair.server.namespace:
             why = f"{cause}: the engines look for the client side of a network fault in the server's namespace only"
             continue
+        if cause in CLIENT_CAUSES and not (pair.client.labels or pair.client.target_pods):
+            why = f"{cause}: {pair.client.selector_note}"
+            continue
         doc = _document(pair, scenario, cause, engine, steady_state(topology, pair.client)[0])
         try:
             faults = resolve(Drill.model_validate(doc), catalog, run_id="discover").faults
@@ -161,6 +166,7 @@ def _first_accepted(
 def draft_drills(topology: Topology, catalog: Catalog, *, engine: str = "chaosmesh") -> Drafts:
     drafts: list[DrillDraft] = []
     skipped: list[str] = []
+    same: dict[str, str] = {}  # a client-side fault is one drill whichever broker is behind it
     for client in topology.clients:
         if not re.fullmatch(IDENT, client.name):
             skipped.append(f"{client.ref}: {client.name!r} is not a name a drill's `app` can take ({IDENT})")
@@ -176,5 +182,13 @@ def draft_drills(topology: Topology, catalog: Catalog, *, engine: str = "chaosme
                 if doc is None:
                     skipped.append(f"{client.ref} × {server.kind} {server.ref} × {scenario}: {why}")
                     continue
-                drafts.append(DrillDraft(file_name(client, server, scenario, engine), doc, parts))
+                name = file_name(client, server, scenario, engine)
+                key = json.dumps([doc["scenario"], doc["causes"], doc["targets"], doc["app"]], sort_keys=True)
+                if key in same:
+                    skipped.append(
+                        f"{client.ref} × {server.kind} {server.ref} × {scenario}: the same drill as {same[key]}"
+                    )
+                    continue
+                same[key] = name
+                drafts.append(DrillDraft(name, doc, parts))
     return Drafts(tuple(drafts), tuple(skipped))

@@ -106,10 +106,12 @@ def check_selector(
     foreign = [(name_of(p), why) for p in matched if (why := _foreign(p, component, container, cause))]
     if foreign:
         listed = "; ".join(f"{n} ({why})" for n, why in foreign)
+        if all(why.startswith("also runs") for _, why in foreign):
+            hint = "name targets.container and use a cause that stays in it (container-kill, cpu-full, disk-fill)"
+        else:
+            hint = "narrow targets.labels (e.g. with app.kubernetes.io/component or app.kubernetes.io/instance)"
         return Refusal(
-            f"the {where} would hit pods outside the {component} it names: {listed}; "
-            "narrow targets.labels (e.g. with app.kubernetes.io/component or app.kubernetes.io/instance)"
-            + ("" if container else " or name targets.container"),
+            f"the {where} would hit pods outside the {component} it names: {listed}; {hint}",
             tuple(n for n, _ in foreign),
         )
     owners: dict[str, list[str]] = {}

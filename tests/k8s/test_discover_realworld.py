@@ -199,6 +199,12 @@ def test_drill_targets(topo: Topology, world: dict[str, str]) -> None:
     # the operator's brokers: no label tells them apart, so the drill names the StatefulSet's pod
     operator_broker = json.dumps({"namespace": "ops", "pods": ["broker-0-master-0"], "container": "broker"})
     assert got["shop.billing.broker-unavailable.ops.broker-0-master.chaosmesh.yaml"] == ("pod-kill", operator_broker)
+    # a client-side cause acts in the client's own JVM: the client's selector, one drill whatever broker
+    orders = json.dumps({"namespace": "shop", "labels": {"app": "orders"}, "container": "orders"})
+    assert got["shop.orders.send-failure.mq.rocketmq-broker-0.chaosmesh.yaml"] == ("client-exception", orders)
+    assert "shop.billing.send-failure.ops.broker-0-master.chaosmesh.yaml" in got
+    assert "shop.billing.send-failure.ops.broker-0-replica-1.chaosmesh.yaml" not in got
+    assert any("broker-0-replica-1 × send-failure: the same drill as" in s for s in drafts.skipped)
     # the pod holding the name server too: a container kill, never a pod kill
     assert got["lab.frontend.broker-unavailable.lab.rocketmq.chaosmesh.yaml"] == ("container-kill", lab_broker)
     assert "lab.frontend.namesrv-unavailable.lab.rocketmq.chaosmesh.yaml" not in got
