@@ -24,7 +24,7 @@ from bridge.discovery.model import Pair, Topology, Workload
 from bridge.errors import MqdrillError
 from bridge.spec.base import IDENT
 from bridge.spec.catalog import Catalog
-from bridge.spec.models import Drill
+from bridge.spec.models import Drill, Slo
 from bridge.spec.resolve import CLIENT_CAUSES, resolve
 
 DEMO_APPS = ("frontend", "cartservice")  # the demo shop: its preset probe knows how to exercise them
@@ -87,7 +87,11 @@ def steady_state(topology: Topology, client: Workload) -> tuple[dict[str, Any] |
         "steady_state.probes[0].operations[0]: `GET /` only proves the application answers; replace it "
         "with the request whose work goes through RocketMQ (e.g. POST /orders) and what it must return"
     )
-    parts.append("steady_state.slo: the defaults (99 % success, p95 <= 500 ms); set your objectives")
+    slo = Slo()
+    parts.append(
+        f"steady_state.slo: the defaults ({slo.success_ratio_min:.0%} success, "
+        f"p95 <= {slo.latency_p95_ms_max:g} ms); set your objectives"
+    )
     said = ", ".join(
         f"{s.key} {s.shown()}" for s in client.found if s.key in ("topic", "consumer_group", "producer_group")
     )
