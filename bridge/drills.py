@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bridge.engines.base import Plan
 from bridge.engines.planning import plan_drill
-from bridge.errors import InputError, MqdrillError, SafetyError, UnsupportedCombination
+from bridge.errors import InputError, MqdrillError, UnsupportedCombination
 from bridge.spec.catalog import load_catalog
 from bridge.spec.loader import compose, load_document, load_drill, read_text, suite_drills
 from bridge.spec.models import API_VERSION, Drill, Suite
@@ -52,12 +52,18 @@ def plans_for(drill: Drill, *, source: str, run_id: str = PREVIEW_RUN_ID, kubeco
         raise UnsupportedCombination(f"{source} at `causes`: {exc}") from None
 
 
-def check_drill(drill: Drill, source: str, cluster: Kube | None = None) -> None:
+def check_drill(drill: Drill, source: str) -> None:
     """Everything short of running: the catalog knows the scenario and causes, the engine can plan
-    them, and the safety guards pass; with a ``cluster``, the selector guard on its pods as well."""
+    them, and the safety guards pass."""
     plans_for(drill, source=source)
+
+
+def check_on_cluster(drill: Drill, source: str, cluster: Kube | None) -> None:
+    """:func:`check_drill`, and with a ``cluster`` the selector guard on its pods (`--cluster`)."""
+    check_drill(drill, source)
     if cluster is not None:
         from bridge.discovery.cluster import cluster_refusals
+        from bridge.errors import SafetyError
 
         refusals = cluster_refusals(drill, cluster, source=source)
         if refusals:
@@ -83,10 +89,10 @@ def validate_file(path: str, cluster: Kube | None = None) -> Validation:
             return Validation(path, True, "Catalog")
         doc = load_document(path)
         if isinstance(doc, Drill):
-            check_drill(doc, path, cluster)
+            check_on_cluster(doc, path, cluster)
             return Validation(path, True, "Drill")
         for source, drill in suite_drills(doc, path):
-            check_drill(drill, source, cluster)
+            check_on_cluster(drill, source, cluster)
         return Validation(path, True, "Suite")
     except MqdrillError as exc:
         return Validation(path, False, None, str(exc))

@@ -97,7 +97,7 @@ def plan(
     if cluster:
         kube = _connect(kubeconfig)
         try:
-            drills.check_drill(drill, source, kube)
+            drills.check_on_cluster(drill, source, kube)
         finally:
             kube.close()
     doc = drills.plan_document(drill, source=source, kubeconfig=kubeconfig)
