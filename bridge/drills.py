@@ -5,7 +5,7 @@ build a drill from flags, and the plan preview document. Touches no system.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -16,6 +16,9 @@ from bridge.spec.catalog import load_catalog
 from bridge.spec.loader import compose, load_document, load_drill, read_text, suite_drills
 from bridge.spec.models import API_VERSION, Drill, Suite
 from bridge.spec.resolve import resolve
+
+if TYPE_CHECKING:
+    from bridge.k8s import Kube
 
 PREVIEW_RUN_ID = "preview"
 
@@ -73,6 +76,18 @@ def check_drill(drill: Drill, source: str) -> None:
     plans_for(drill, source=source)
 
 
+def check_on_cluster(drill: Drill, source: str, cluster: Kube | None) -> None:
+    """:func:`check_drill`, and with a ``cluster`` the selector guard on its pods (`--cluster`)."""
+    check_drill(drill, source)
+    if cluster is not None:
+        from bridge.discovery.cluster import cluster_refusals
+        from bridge.errors import SafetyError
+
+        refusals = cluster_refusals(drill, cluster, source=source)
+        if refusals:
+            raise SafetyError("; ".join(refusals))
+
+
 def _is_catalog(path: str) -> bool:
     root = compose(read_text(path), path)
     import yaml
@@ -84,18 +99,18 @@ def _is_catalog(path: str) -> bool:
     return False
 
 
-def validate_file(path: str) -> Validation:
-    """Validate one drill, suite or catalog file; never raises for bad input."""
+def validate_file(path: str, cluster: Kube | None = None) -> Validation:
+    """Validate one drill, suite or catalog file (``cluster``: also against its pods); never raises for bad input."""
     try:
         if _is_catalog(path):
             load_catalog(path)
             return Validation(path, True, "Catalog")
         doc = load_document(path)
         if isinstance(doc, Drill):
-            check_drill(doc, path)
+            check_on_cluster(doc, path, cluster)
             return Validation(path, True, "Drill")
         for source, drill in suite_drills(doc, path):
-            check_drill(drill, source)
+            check_on_cluster(drill, source, cluster)
         return Validation(path, True, "Suite")
     except MqdrillError as exc:
         return Validation(path, False, None, str(exc))

@@ -44,6 +44,16 @@ CRD_HINTS: dict[str, str] = {
 }
 
 
+# Built-in kinds read by discovery: plural → (API group, the generated client's method suffix).
+BUILTIN_KINDS: dict[str, tuple[str, str]] = {
+    "services": ("", "service"),
+    "endpoints": ("", "endpoints"),
+    "configmaps": ("", "config_map"),
+    "secrets": ("", "secret"),
+    "replicasets": ("apps", "replica_set"),
+}
+
+
 class KubernetesUnavailable(KubernetesError):
     """The API server could not be reached or did not answer in time: worth retrying."""
 
@@ -147,6 +157,7 @@ class Kube:
         self._api = api
         self._custom = k8s_client.CustomObjectsApi(api)
         self._core = k8s_client.CoreV1Api(api)
+        self._apps = k8s_client.AppsV1Api(api)
         self.namespace = namespace
         self.host = str(api.configuration.host)
         self._timeout = request_timeout_s
@@ -399,6 +410,34 @@ class Kube:
         response = self._call(op, self._core.read_namespaced_pod_log, pod, ns, **kwargs)
         data = response.data
         return data.decode("utf-8", "replace") if isinstance(data, bytes) else str(data or "")
+
+    # -- other built-in kinds discovery reads (each optional: a 403 is the caller's to degrade) --
+
+    def list_builtin(
+        self, plural: str, *, namespace: str | None = None, all_namespaces: bool = False
+    ) -> list[JsonObject]:
+        """Services, Endpoints, ConfigMaps (core/v1) or ReplicaSets (apps/v1), of one namespace or all."""
+        group, singular = BUILTIN_KINDS[plural]
+        api = self._apps if group == "apps" else self._core
+        if all_namespaces:
+            data = self._json(_Op("list", plural, group), getattr(api, f"list_{singular}_for_all_namespaces"))
+        else:
+            ns = namespace or self.namespace
+            data = self._json(_Op("list", plural, group, ns), getattr(api, f"list_namespaced_{singular}"), ns)
+        return list(data.get("items") or [])
+
+    def read_builtin(self, plural: str, name: str, *, namespace: str | None = None) -> JsonObject | None:
+        """One Secret, ConfigMap, … by name, or ``None`` when it does not exist."""
+        group, singular = BUILTIN_KINDS[plural]
+        api = self._apps if group == "apps" else self._core
+        ns = namespace or self.namespace
+        try:
+            op = _Op("get", plural, group, ns, name)
+            return self._json(op, getattr(api, f"read_namespaced_{singular}"), name, ns)
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
 
 def label_selector(labels: Mapping[str, str]) -> str | None:

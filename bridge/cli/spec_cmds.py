@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from bridge import drills
 from bridge.errors import InputError
+
+if TYPE_CHECKING:
+    from bridge.k8s import Kube
 from bridge.spec.catalog import load_catalog
 
 
@@ -40,12 +44,26 @@ def schema() -> int:
     return 0
 
 
+def _connect(kubeconfig: str | None, context: str | None = None) -> Kube:
+    from bridge.k8s import Kube, KubeOptions  # only with --cluster: the kubernetes client is slow to import
+
+    return Kube.connect(KubeOptions(kubeconfig=kubeconfig, context=context))
+
+
 @click.command()
 @click.argument("files", nargs=-1, required=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per file: file, ok, kind, error.")
-def validate(files: tuple[str, ...], as_json: bool) -> int:
+@click.option("--cluster", is_flag=True, help="Also check each target's selector against the cluster's pods.")
+@click.option("--kubeconfig", help="With --cluster: the kubeconfig (default $KUBECONFIG or ~/.kube/config).")
+@click.option("--context", help="With --cluster: the kubeconfig context.")
+def validate(files: tuple[str, ...], as_json: bool, cluster: bool, kubeconfig: str | None, context: str | None) -> int:
     """Check drill, suite and catalog files: syntax, fields, catalog, engines and safety guards."""
-    results = [drills.validate_file(f) for f in files]
+    kube = _connect(kubeconfig, context) if cluster else None
+    try:
+        results = [drills.validate_file(f, kube) for f in files]
+    finally:
+        if kube is not None:
+            kube.close()
     if as_json:
         _echo_json([r.to_json() for r in results])
     else:
@@ -64,11 +82,24 @@ def validate(files: tuple[str, ...], as_json: bool) -> int:
 @click.option("--engine", type=click.Choice(["chaosmesh", "chaosblade", "blade", "local"]), help="Override the engine.")
 @click.option("--kubeconfig", help="Path written into blade argv (default ~/.kube/config).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document with every plan.")
+@click.option("--cluster", is_flag=True, help="First check the targets' selectors against the cluster's pods.")
 def plan(
-    file: str | None, scenario: str | None, cause: str | None, engine: str | None, kubeconfig: str | None, as_json: bool
+    file: str | None,
+    scenario: str | None,
+    cause: str | None,
+    engine: str | None,
+    kubeconfig: str | None,
+    as_json: bool,
+    cluster: bool,
 ) -> int:
     """Print exactly what a drill would apply (objects, blade argv, local actions), touching nothing."""
     drill, source = drills.drill_from_args(file, scenario, cause, engine)
+    if cluster:
+        kube = _connect(kubeconfig)
+        try:
+            drills.check_on_cluster(drill, source, kube)
+        finally:
+            kube.close()
     doc = drills.plan_document(drill, source=source, kubeconfig=kubeconfig)
     if as_json:
         _echo_json(doc)

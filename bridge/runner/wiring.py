@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bridge.discovery.guard import check_fault  # the selector guard before any inject (issue 11)
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
 from bridge.errors import RecoveryError
@@ -170,6 +171,8 @@ def _kubernetes_targets(drill: Drill) -> str | None:
             where = f"namespace {t.namespace} ({', '.join(f'{k}={v}' for k, v in t.labels.items()) or 'named pods'})"
             if not names:
                 return f"no pod matches the targets of {fault.cause} in {where}"
+            if (refusal := check_fault(pods, fault)) is not None:  # only the server it names (issue 11)
+                return f"{fault.cause}: {refusal}"
             if t.mode == "all" and len(names) > drill.safety.max_pods:
                 limit = drill.safety.max_pods
                 return f"mode all would hit {len(names)} pods in {where}, more than safety.max_pods={limit}"
