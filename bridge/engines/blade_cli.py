@@ -4,7 +4,8 @@
 - a failure blade found: one JSON line **on stderr**, stdout empty, exit 1
   (``{"code":47001,"success":false,"error":"invalid parameter `process`, …"}``);
 - a bad flag or duration: **plain text** on stderr, exit 1 (``Error: unknown flag: --bogus``);
-- an unknown target or action: the **help on stdout, exit 0** — a failure all the same.
+- an unknown target or action: the **help on stdout, exit 0** — a failure all the same; with
+  flags after it, ``unknown flag: <the first flag>`` (plain text, exit 1), which we annotate.
 
 Every ``create`` runs in a session of its own (``process.run(new_session=True)``): the
 ``sleep N; blade destroy`` shell it leaves behind is the fault's hard end and must outlive
@@ -73,7 +74,12 @@ def judge(done: process.Completed) -> tuple[Envelope | None, str]:
     env = _find_envelope(done.stdout) or _find_envelope(done.stderr)
     if env is None:
         if done.returncode != 0:
-            return None, f"`{shown}` failed (exit {done.returncode}): {_plain_error(done.stderr, done.stdout)}"
+            said = _plain_error(done.stderr, done.stdout)
+            if said.startswith("unknown flag:") and done.argv[1:2] == ("create",):
+                # blade names the first flag it does not know, also when it knows no such target or action
+                words = " ".join(w for w in done.argv[1:5] if not w.startswith("-"))
+                said += f" (blade also says this when it has no `{words}` at all: see `blade {words} -h`)"
+            return None, f"`{shown}` failed (exit {done.returncode}): {said}"
         head = next((ln.strip() for ln in done.stdout.splitlines() if ln.strip()), "no output")
         return None, (
             f"`{shown}` printed blade's help instead of running (an unknown target or action, or an OS "

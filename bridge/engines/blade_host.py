@@ -129,3 +129,25 @@ def hidden_from_blade(pattern: str) -> str | None:
             "line, and blade never matches those: start RocketMQ from paths without 'blade' in them"
         )
     return None
+
+
+def plays_host() -> bool:
+    """Is the embedded environment the host blade acts on (see :func:`current`)?"""
+    choice = os.environ.get(HOST_ENV, "").strip()
+    return choice == "embedded" or (choice == "" and _embedded_up())
+
+
+def embedded_preflight(services: list[str]) -> str | None:
+    """On the embedded environment as the host: the drill's target services run and blade can see them."""
+    from bridge.env import services as env_services
+    from bridge.env.config import default_config
+
+    cfg = default_config()
+    layout = from_embedded()
+    for name in services:
+        proc = env_services.running(cfg, name)
+        if proc is None:
+            return f"target service {name} is not running in the embedded environment; run `mqdrill env up`"
+        if name in layout.processes and "blade" in cmdline(proc.pid):
+            return hidden_from_blade(layout.processes[name]) or f"{name}'s command line contains 'blade'"
+    return None

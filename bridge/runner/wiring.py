@@ -84,7 +84,10 @@ def preflight(drill: Drill) -> str | None:
         return _local_targets_down(drill)
     if drill.engine != "blade" or not drill.targets.services:
         return _kubernetes_targets(drill)
-    return None
+    from bridge.engines import blade_host
+
+    # blade on a host: when the embedded environment is that host, check it like the local engine does
+    return blade_host.embedded_preflight(list(drill.targets.services)) if blade_host.plays_host() else None
 
 
 def _local_targets_down(drill: Drill) -> str | None:
@@ -187,7 +190,10 @@ def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
     if drill.engine == "local":
         return local_collectors(drill, run_dir)
     if drill.engine == "blade" and drill.targets.services:
-        return []  # blade on a host: nothing of ours to scrape there
+        from bridge.engines.blade_host import plays_host
+
+        # blade on a host: the embedded environment's endpoints and logs when it is that host
+        return local_collectors(drill, run_dir) if plays_host() else []
     return kubernetes_collectors(drill, run_dir)
 
 
