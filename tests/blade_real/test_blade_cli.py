@@ -237,3 +237,15 @@ def test_recover_all_destroys_our_leftovers_from_blades_records_and_nothing_else
     finally:
         other.kill()
         other.wait(timeout=10)
+
+
+def test_a_second_create_failing_destroys_the_first(
+    blade_env: dict[str, str], sleeper: subprocess.Popen[bytes]
+) -> None:
+    fault = _plan("create", "process", "stop", "--process", _pattern(sleeper), "--timeout", "60").fault
+    good = ("blade", "create", "process", "stop", "--process", _pattern(sleeper), "--timeout", "60")
+    bad = ("blade", "create", "network", "drop", "--destination-port", "1", "--no-such-flag", "x", "--timeout", "60")
+    with pytest.raises(InjectionError, match="unknown flag: --no-such-flag.*destroyed"):
+        BladeEngine().inject(Plan(engine="blade", fault=fault, argv=(good, bad)))
+    _wait_state(sleeper, "S", 5)
+    assert [r["Status"] for r in _records() if is_ours(r["Uid"], "rb-real")] == ["Destroyed"]
