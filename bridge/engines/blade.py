@@ -156,6 +156,7 @@ class BladeEngine:
             except ProcessError as exc:
                 failed.append(uid)
                 errors.append(str(exc))
+        self._release(handle)
         if failed:
             raise RecoveryError(
                 f"blade could not destroy {', '.join(failed)}: {'; '.join(errors)}; "
@@ -241,12 +242,29 @@ class BladeEngine:
         until = time.time() + fault.duration_s + SUPERVISOR_SLACK_S
         for service in fault.target.services:
             supervisor.ensure(cfg, service, restart_after_s=after, until=until)
-        return list(fault.target.services)
+        return [layout.state_dir, *fault.target.services]
+
+    @staticmethod
+    def _release(handle: Handle) -> None:
+        """After recovery the supervisor only brings a still-down service back, then leaves (so it
+        never restarts what a later drill kills on purpose)."""
+        state_dir, *names = handle.data.get("supervised") or [None]
+        if state_dir is None:
+            return
+        from bridge.env import supervisor
+        from bridge.env.config import load_config
+
+        try:
+            cfg = load_config(state_dir)
+        except MqdrillError:
+            return  # the environment is gone: so is its supervisor
+        for name in names:
+            supervisor.release(cfg, name)
 
     def _handle(self, run_id: str, uids: Sequence[str], supervised: Sequence[str] = ()) -> Handle:
         data: dict[str, Any] = {"uids": list(uids), "blade": self.blade}
         if supervised:
-            data["supervised"] = list(supervised)
+            data["supervised"] = list(supervised)  # [state_dir, service, …]
         return Handle(engine=self.name, run_id=run_id, ref=", ".join(uids), data=data)
 
     def _state(self, uid: str, cli: BladeCli | None = None) -> str:

@@ -68,6 +68,13 @@ def ensure(cfg: EnvConfig, service: str, *, restart_after_s: float, until: float
     return proc
 
 
+def release(cfg: EnvConfig, service: str) -> None:
+    """The fault is over: the supervisor brings ``service`` back if it is still down, then exits."""
+    record = _read(cfg, service)
+    if record:
+        _write(cfg, service, {**record, "until": 0.0})
+
+
 def stop_all(cfg: EnvConfig) -> None:
     """Stop every supervisor of this environment (before ``env down`` stops the services)."""
     folder = cfg.state_dir / "supervisor"

@@ -67,3 +67,9 @@ def test_env_down_is_not_undone() -> None:
     host = Host(events={10.0: "unmanage", 10.1: "kill"})
     assert host.run(until=60.0) == "unmanaged"
     assert host.restarts == []
+
+
+def test_released_it_still_brings_a_down_service_back_then_leaves() -> None:
+    host = Host(up=False)  # released (until 0) while the killed service is still down
+    assert host.run(until=0.0, restart_after=5.0) == "until"
+    assert len(host.restarts) == 1 and 5.0 <= host.restarts[0] <= 6.0 and host.up
