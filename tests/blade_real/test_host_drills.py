@@ -136,8 +136,11 @@ def test_disk_fill_and_cpu_fullload_run_to_a_verdict_and_leave_nothing(
     settled(embedded_env)
     _, cpu = _run("broker-cpu-full-blade", embedded_env, tmp_path / "cpu")
     assert cpu["strength"] in ("strong", "weak"), cpu["reasons"]
-    hogs = subprocess.run(["pgrep", "-f", "chaos_os create cpu"], capture_output=True, text=True, check=False)
-    assert hogs.stdout.strip() == "", "blade's cpu burners are gone"
+    def no_burner() -> bool:
+        hogs = subprocess.run(["pgrep", "-f", "chaos_os create cpu"], capture_output=True, text=True, check=False)
+        return hogs.stdout.strip() == ""
+
+    assert procs.wait_until(no_burner, 10, step=0.5), "blade's cpu burners are gone"
 
 
 def test_sigkill_mid_fault_blades_hard_end_still_ends_it_on_time_and_recover_cleans_up(
