@@ -136,6 +136,7 @@ def test_disk_fill_and_cpu_fullload_run_to_a_verdict_and_leave_nothing(
     settled(embedded_env)
     _, cpu = _run("broker-cpu-full-blade", embedded_env, tmp_path / "cpu")
     assert cpu["strength"] in ("strong", "weak"), cpu["reasons"]
+
     def no_burner() -> bool:
         hogs = subprocess.run(["pgrep", "-f", "chaos_os create cpu"], capture_output=True, text=True, check=False)
         return hogs.stdout.strip() == ""
