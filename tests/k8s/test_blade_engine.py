@@ -14,13 +14,16 @@ from __future__ import annotations
 import json
 import stat
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bridge.engines.base import Fault, Plan, Target
-from bridge.engines.blade import BladeEngine, parse_envelope
+from bridge.engines.blade import BladeEngine, is_ours, mqdrill_uid, parse_envelope, run_tag
 from bridge.engines.blade_cli import judge
 from bridge.errors import InjectionError, ProcessError, RecoveryError
 from bridge.process import Completed
@@ -189,3 +192,12 @@ def test_envelope_parsing() -> None:
     assert (env.code, env.success, env.result) == (200, True, "e5f6")
     with pytest.raises(ProcessError, match="did not answer with a blade JSON envelope"):
         parse_envelope("Error: unknown flag\n", ["blade", "create"])
+
+
+@given(st.text(min_size=1, max_size=80), st.text(min_size=1, max_size=80))
+def test_our_uids_say_mqdrill_and_the_run_and_are_never_blades_own(run: str, other: str) -> None:
+    uid = mqdrill_uid(run)
+    assert len(uid) == 16 and is_ours(uid) and is_ours(uid, run)
+    assert not all(c in "0123456789abcdef" for c in uid)  # blade's own UIDs are hexadecimal
+    assert is_ours(uid, other) == (run_tag(other) == run_tag(run))
+    assert not is_ours(uuid.uuid4().hex[:16])
