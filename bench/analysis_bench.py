@@ -7,9 +7,14 @@ written once, then each measurement runs in a fresh interpreter so its peak RSS 
 - verdict (parquet): the same with probe.parquet beside the CSV
 - floor polars:      a bare per-second success ratio / p99 aggregation of the CSV with polars
 - floor duckdb:      the same in DuckDB (when duckdb is installed; it is not a dependency)
+- verdict (csv) @REF: with ``--against REF``, the verdict of the same run by the analysis as it
+                      was at git revision REF (its ``bridge/`` exported to a temporary folder), so a
+                      change is measured beside its predecessor in the same run, on the same load
 
-Goal: 10 M rows to a full verdict in <= 3 s and <= 1 GiB.
+Goals: 10 M rows to a full verdict in <= 3 s and <= 1 GiB; a change stays within 1.2x of the
+figure before it (``--against``).
 Usage: .venv/bin/python bench/analysis_bench.py [--sizes 1000000,10000000] [--repeat 3] [--keep DIR]
+       [--against fbb79df]
 """
 
 from __future__ import annotations
@@ -68,9 +73,23 @@ def make_run(root: Path, rows: int, parquet: bool) -> Path:
     return path
 
 
-def measure(kind: str, path: Path) -> dict[str, object]:
-    out = run([sys.executable, "-c", MEASURE, kind, str(path)], timeout=600, cwd=Path(__file__).resolve().parents[1])
+REPO = Path(__file__).resolve().parents[1]
+
+
+def measure(kind: str, path: Path, code: Path = REPO) -> dict[str, object]:
+    """One measurement in a fresh interpreter importing ``bridge`` from ``code`` (the checkout, or an export)."""
+    env = {"PYTHONPATH": str(code)}
+    out = run([sys.executable, "-c", MEASURE, kind, str(path)], timeout=600, cwd=code, env=env)
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def export_revision(ref: str, into: Path) -> Path:
+    """``bridge/`` as it was at ``ref``, unpacked into ``into`` (git archive: no worktree, no checkout)."""
+    into.mkdir(parents=True, exist_ok=True)
+    archive = into / "bridge.tar"
+    run(["git", "-C", str(REPO), "archive", "--format=tar", "-o", str(archive), ref, "bridge"], timeout=120)
+    run(["tar", "-xf", str(archive), "-C", str(into)], timeout=120)
+    return into
 
 
 def has_duckdb() -> bool:
@@ -86,31 +105,35 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000000,10000000")
     ap.add_argument("--repeat", type=int, default=3, help="runs per case; the median is reported")
     ap.add_argument("--keep", type=Path, default=None, help="write the runs here instead of a temp dir")
+    ap.add_argument("--against", default=None, help="also measure the analysis at this git revision")
     args = ap.parse_args()
     load_before = [round(x, 2) for x in os.getloadavg()]
     results: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
+        before = export_revision(args.against, Path(tmp) / "before") if args.against else None
         for rows in (int(s) for s in args.sizes.split(",")):
             csv_run = make_run(base / f"csv-{rows}", rows, parquet=False)
             pq_run = make_run(base / f"parquet-{rows}", rows, parquet=True)
             size_mib = (csv_run / "probe.csv").stat().st_size / 2**20
-            cases = [
-                ("verdict (csv)", "verdict", csv_run),
-                ("verdict (parquet)", "verdict", pq_run),
-                ("floor polars (csv)", "floor-polars", csv_run),
+            cases: list[tuple[str, str, Path, Path]] = [
+                ("verdict (csv)", "verdict", csv_run, REPO),
+                ("verdict (parquet)", "verdict", pq_run, REPO),
+                ("floor polars (csv)", "floor-polars", csv_run, REPO),
             ]
+            if before is not None:
+                cases.append((f"verdict (csv) @{args.against}", "verdict", csv_run, before))
             if has_duckdb():
-                cases.append(("floor duckdb (csv)", "floor-duckdb", csv_run))
+                cases.append(("floor duckdb (csv)", "floor-duckdb", csv_run, REPO))
             # Freshly written files are still being flushed to disk; reading them then measures the
             # disk, not the analysis. Flush first, then interleave the cases over the repeats so
             # that a burst of other work on the machine hits every case alike.
             os.sync()
-            samples: dict[str, list[dict[str, object]]] = {label: [] for label, _, _ in cases}
+            samples: dict[str, list[dict[str, object]]] = {label: [] for label, *_ in cases}
             for _ in range(args.repeat):
-                for label, kind, path in cases:
-                    samples[label].append(measure(kind, path))
-            for label, _, _ in cases:
+                for label, kind, path, code in cases:
+                    samples[label].append(measure(kind, path, code))
+            for label, *_ in cases:
                 runs = samples[label]
                 secs = [float(str(m["seconds"])) for m in runs]
                 peak = max(float(str(m["peak_rss_mib"])) for m in runs)
@@ -129,6 +152,14 @@ def main() -> None:
                     flush=True,
                 )
                 results.append(row)
+            if before is not None:
+                now, then = (
+                    next(r for r in results if r["rows"] == rows and r["case"] == c)
+                    for c in ("verdict (csv)", f"verdict (csv) @{args.against}")
+                )
+                ratio = round(float(str(now["seconds"])) / float(str(then["seconds"])), 3)
+                now["ratio_to_against"] = ratio
+                print(f"{rows:>10,} rows  verdict now / @{args.against}: {ratio:.2f}x (goal <= 1.2x)", flush=True)
     out = Path(__file__).resolve().parent / "results" / "analysis.json"
     out.write_text(
         json.dumps(
@@ -142,7 +173,8 @@ def main() -> None:
                     "loadavg_before": load_before,
                     "loadavg_after": [round(x, 2) for x in os.getloadavg()],
                 },
-                "goal": "10 M rows to a full verdict in <= 3 s and <= 1 GiB",
+                "goal": "10 M rows to a full verdict in <= 3 s and <= 1 GiB; within 1.2x of --against",
+                "against": args.against,
                 "results": results,
             },
             indent=2,

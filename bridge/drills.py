@@ -11,7 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from bridge.engines.base import Plan
 from bridge.engines.planning import plan_drill
-from bridge.errors import InputError, MqdrillError, UnsupportedCombination
+from bridge.errors import DrillFileError, InputError, MqdrillError, UnsupportedCombination
 from bridge.spec.catalog import load_catalog
 from bridge.spec.loader import compose, load_document, load_drill, read_text, suite_drills
 from bridge.spec.models import API_VERSION, Drill, Suite
@@ -41,12 +41,30 @@ class Validation:
 
 def plans_for(drill: Drill, *, source: str, run_id: str = PREVIEW_RUN_ID, kubeconfig: str | None = None) -> list[Plan]:
     """Resolve and plan a drill; errors name the source and the field."""
+    check_windows(drill, source)
     catalog = load_catalog()
     resolved = resolve(drill, catalog, run_id=run_id, source=source)
     try:
         return plan_drill(resolved, catalog, kubeconfig=kubeconfig)
     except UnsupportedCombination as exc:
         raise UnsupportedCombination(f"{source} at `causes`: {exc}") from None
+
+
+def check_windows(drill: Drill, source: str) -> None:
+    """Refuse a baseline too short for the preflight or the analysis at the probe's rate (bridge.spec.sizing)."""
+    from pathlib import Path
+
+    from bridge.spec.loader import line_of
+    from bridge.spec.sizing import too_short_windows
+
+    for short in too_short_windows(drill):
+        line = None
+        if Path(source).is_file():
+            try:
+                line = line_of(compose(read_text(source), source), tuple(short.field.split(".")))
+            except MqdrillError:
+                line = None
+        raise DrillFileError(source, short.message(), line=line, field=short.field)
 
 
 def check_drill(drill: Drill, source: str) -> None:

@@ -25,7 +25,7 @@ def blade_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def catalog_experiment() -> dict[str, Any]:
-    drills = [entry_drill(s, c, windows={"baseline": "10s", "fault": "40s", "recovery": "50s"}) for s, c in ENTRIES]
+    drills = [entry_drill(s, c, windows={"baseline": "15s", "fault": "40s", "recovery": "50s"}) for s, c in ENTRIES]
     exported = export_source(source_of(*drills), "chaostoolkit", run_id=RUN_ID)
     doc = json.loads(exported.render())
     assert doc == exported.documents[0]

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from bridge.analysis import machine
+from bridge.analysis.attribution import END, START, Bounds, bounds_from_meta, inside, straddling, with_outcome
 from bridge.analysis.compare import Comparison, compare
 from bridge.analysis.judge import Decision, decide
 from bridge.analysis.metrics import consume_figures
@@ -18,8 +20,9 @@ from bridge.analysis.recovery import Recovery, time_to_recover
 from bridge.analysis.rundir import RunData, read_run
 from bridge.analysis.signatures import changed_signatures
 from bridge.analysis.slo import Slo, Tolerance, slo_from_meta
+from bridge.analysis.tolerances import Judging, judging_from_meta
 from bridge.analysis.windows import Windows, find_windows
-from bridge.analysis.windowstats import OpStats, operations, rows_in, window_stats
+from bridge.analysis.windowstats import OpStats, window_stats
 from bridge.timefmt import epoch
 
 VERDICT_SCHEMA = "mqdrill.verdict/v1"
@@ -37,6 +40,10 @@ class Analysis:
     comparisons: dict[str, Comparison]
     recovery: Recovery
     decision: Decision
+    judging: Judging = field(default_factory=lambda: Judging(Tolerance()))
+    bounds: Bounds = field(default_factory=Bounds)
+    straddling: dict[str, int] = field(default_factory=dict)
+    machine: dict[str, Any] = field(default_factory=dict)
     consume: dict[str, Any] = field(default_factory=dict)
     signatures: list[dict[str, Any]] = field(default_factory=list)
     observed_impact: list[str] = field(default_factory=list)
@@ -78,6 +85,13 @@ class Analysis:
         return {
             "windows": {x.name: {"start": x.start, "end": x.end, "duration_s": round(x.duration, 3)} for x in w.all()},
             "slo": self.slo.as_dict(),
+            "tolerances": self.judging.as_dict(),
+            "attribution": {
+                "rule": "a row belongs to the window its whole outcome interval lies in (docs/analysis.md)",
+                **self.bounds.as_dict(),
+            },
+            "straddling_rows": dict(self.straddling),
+            **self.machine,
             "per_window": {name: {op: s.summary() for op, s in per.items()} for name, per in self.stats.items()},
             "comparison": {op: c.figures for op, c in sorted(self.comparisons.items())},
             "recovery": {
@@ -94,25 +108,36 @@ class Analysis:
 
 
 def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
-    """Analyse already-read run data (the notebooks and tests call this; nothing is written)."""
-    tol = tol or Tolerance()
+    """Analyse already-read run data (the notebooks and tests call this; nothing is written).
+
+    ``tol`` overrides the tolerances run.json carries (the drill's ``tolerances``)."""
     problems: list[str] = []
+    judging = judging_from_meta(run.meta, problems)
+    if tol is not None:
+        judging = replace(judging, tolerance=tol)
+    tol = judging.tolerance
     slo = slo_from_meta(run.meta, problems)
+    if judging.min_samples is not None:
+        slo = replace(slo, min_samples=judging.min_samples)
+    bounds = bounds_from_meta(run.meta, slo, problems)
     last_t = float(run.probes["t"].max()) if run.probes.height else None  # type: ignore[arg-type]
     w = find_windows(run.events, ended_at=epoch(run.meta.get("ended_at")), last_probe_t=last_t)
-    in_span = _rows_in_windows(run.probes, w)
-    # The operations judged are those probed in the baseline or fault window: one seen only
-    # during recovery cannot be compared with anything and must not block the verdict.
-    ops = operations(_rows_in_windows(run.probes, w, ("baseline", "fault")))
-    stats = {x.name: window_stats(run.probes, x, slo, ops) for x in w.all()}
+    # Only what the windows' figures read (zero-copy): each window's filter then copies 5 columns, not 8.
+    probes = with_outcome(run.probes, bounds).select("op", "latency_ms", "ok", START, END)
+    n_in_span, ops = _judged(probes, w)
+    stats = {x.name: window_stats(probes, x, slo, ops) for x in w.all()}
     stats.setdefault("baseline", {})
     comparisons = {
         op: compare(stats["baseline"][op], stats["fault"][op], tol)
         for op in ops
         if "fault" in stats and op in stats["baseline"]
     }
-    recovery = time_to_recover(run.probes, w.recovery, slo, ops)
-    decision = decide(w, run.meta, in_span.height, slo, stats, comparisons, recovery)
+    recovery = time_to_recover(probes, w.recovery, slo, ops)
+    decision = decide(w, run.meta, n_in_span, slo, stats, comparisons, recovery)
+    timed = w.all() + ([w.warmup] if w.warmup is not None else [])
+    late, load = machine.lateness(run.probes, timed), machine.host_load(run.metrics, timed)
+    broke = any(s.violations for s in stats["baseline"].values())
+    decision = machine.overrule(decision, late, load, lateness_ms_max=judging.lateness_ms_max, baseline_broke=broke)
     return Analysis(
         run,
         slo,
@@ -122,6 +147,10 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
         comparisons,
         recovery,
         decision,
+        judging=judging,
+        bounds=bounds,
+        straddling=straddling(probes, w),
+        machine=machine.evidence(late, load, w),
         consume=consume_figures(run.metrics, w),
         signatures=changed_signatures(run.signatures, w.baseline, w.fault),
         observed_impact=observed_impact(stats),
@@ -129,9 +158,21 @@ def analyze_data(run: RunData, tol: Tolerance | None = None) -> Analysis:
     )
 
 
-def _rows_in_windows(probes: pl.DataFrame, w: Windows, names: tuple[str, ...] | None = None) -> pl.DataFrame:
-    parts = [rows_in(probes, x) for x in w.all() if names is None or x.name in names]
-    return pl.concat(parts) if parts else probes.head(0)
+def _judged(probes: pl.DataFrame, w: Windows) -> tuple[int, list[str]]:
+    """Rows in any window, and the operations judged: those probed in the baseline or fault window
+    (one seen only during recovery cannot be compared with anything and must not block the verdict)."""
+    if probes.height == 0:
+        return 0, []
+    any_window = pl.lit(False)
+    compared = pl.lit(False)
+    for x in w.all():
+        any_window = any_window | inside(x)
+        if x.name in ("baseline", "fault"):
+            compared = compared | inside(x)
+    row = probes.select(
+        any_window.sum().alias("n"), pl.col("op").filter(compared).unique().cast(pl.String).implode().alias("ops")
+    ).row(0, named=True)
+    return int(row["n"]), sorted(str(x) for x in row["ops"] if x is not None)
 
 
 def observed_impact(stats: dict[str, dict[str, OpStats]]) -> list[str]:

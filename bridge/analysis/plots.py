@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime
 
 import matplotlib.dates as mdates
@@ -10,13 +9,13 @@ import matplotlib.pyplot as plt
 import polars as pl
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.ticker import FuncFormatter, PercentFormatter
 
 from bridge.analysis.analyze import Analysis
 from bridge.analysis.history import Record, changes, label, series
 from bridge.analysis.slo import is_visibility_op
-from bridge.analysis.suite import SuiteData, dependency_matrix
 from bridge.analysis.timeline import consume_series, markers, origin, per_second
+from bridge.analysis.wording import metric_words, op_words, quantile_words
 
 SHADE = {"baseline": "#d9ead3", "fault": "#f4cccc", "recovery": "#cfe2f3"}
 STRENGTH_COLOUR = {"strong": "#e06666", "weak": "#93c47d", "inconclusive": "#ffd966"}
@@ -38,8 +37,13 @@ def _decorate(ax: Axes, a: Analysis, legend_windows: bool = False) -> None:
         ax.axvline(s, color="#444444", ls=style, lw=0.8)
 
 
+def _whole(ax: Axes, unit: str) -> None:
+    """Tick labels as whole numbers with their unit (no 10^2 notation, no decimals of a millisecond)."""
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f} {unit}".strip()))
+
+
 def timeline(a: Analysis) -> Figure:
-    """Success ratio and latency percentiles per second, windows shaded, inject/recover marked."""
+    """Success (%) and latency percentiles per second, windows shaded, inject/recover marked."""
     data = per_second(a)
     ops = [op for op in a.ops if not is_visibility_op(op)] or a.ops
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
@@ -47,20 +51,24 @@ def timeline(a: Analysis) -> Figure:
     _decorate(bottom, a)
     for op in a.ops:
         rows = data.filter(pl.col("op") == op)
-        top.plot(rows["s"].to_numpy(), rows["success_ratio"].to_numpy(), lw=1.2, label=op)
+        top.plot(rows["s"].to_numpy(), rows["success_ratio"].to_numpy(), lw=1.2, label=op_words(op))
     top.axhline(a.slo.success_ratio_min, color="red", lw=0.8, ls=":", label="objective")
-    top.set_ylabel("success ratio")
+    top.set_ylabel("successful")
     top.set_ylim(-0.05, 1.05)
+    top.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
     top.legend(loc="lower left", fontsize=7, ncol=4)
     for op in ops:
         rows = data.filter(pl.col("op") == op)
         for q, ls in (("p50", ":"), ("p95", "-"), ("p99", "--")):
-            bottom.plot(rows["s"].to_numpy(), rows[q].to_numpy(), ls=ls, lw=1.0, label=f"{op} {q}")
-    bottom.axhline(a.slo.latency_p95_ms_max, color="red", lw=0.8, ls=":", label="p95 objective")
-    bottom.set_ylabel("latency (ms)")
+            label = f"{op_words(op)}, {quantile_words(q)}"
+            bottom.plot(rows["s"].to_numpy(), rows[q].to_numpy(), ls=ls, lw=1.0, label=label)
+    bottom.axhline(a.slo.latency_p95_ms_max, color="red", lw=0.8, ls=":", label="objective (95th percentile)")
+    bottom.set_ylabel("response time")
     bottom.set_yscale("symlog", linthresh=10)
+    bottom.set_ylim(bottom=0)  # a time is never negative; symlog's margin would show -10 ms
+    _whole(bottom, "ms")
     bottom.set_xlabel("seconds since the baseline started (dashed: requested, solid: confirmed)")
-    bottom.legend(loc="upper left", fontsize=7, ncol=4)
+    bottom.legend(loc="upper left", fontsize=7, ncol=3)
     fig.tight_layout()
     return fig
 
@@ -76,26 +84,31 @@ def visibility(a: Analysis) -> Figure | None:
     for op in ops:
         rows = data.filter(pl.col("op") == op)
         for q in ("p50", "p95"):
-            ax.plot(rows["s"].to_numpy(), rows[q].to_numpy() / 1000.0, lw=1.0, label=f"{op} {q}")
+            label = f"{op_words(op)}, {quantile_words(q)}"
+            ax.plot(rows["s"].to_numpy(), rows[q].to_numpy() / 1000.0, lw=1.0, label=label)
     if a.slo.visibility_s_max is not None:
         ax.axhline(a.slo.visibility_s_max, color="red", lw=0.8, ls=":", label="visibility limit")
-    ax.set_ylabel("visibility delay (s)")
+    ax.set_ylabel("delay until visible")
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g} s"))
     ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
     return fig
 
 
 def consume(a: Analysis) -> Figure | None:
-    """Consume delay and backlog from metrics.csv, if the run collected them."""
+    """Consume delay and backlog from metrics.csv, if collected (plain titles; raw names go in a footnote)."""
     series = consume_series(a)
     if not series:
         return None
     fig, axes = plt.subplots(len(series), 1, figsize=(10, 2.4 * len(series)), sharex=True, squeeze=False)
-    for ax, (key, (name, unit, frame)) in zip(axes[:, 0], sorted(series.items()), strict=True):
+    for ax, (_key, (name, unit, frame)) in zip(axes[:, 0], sorted(series.items()), strict=True):
         _decorate(ax, a)
         ax.plot(frame["s"].to_numpy(), frame["value"].to_numpy(), lw=1.2)
-        ax.set_ylabel(f"{key} ({unit})" if unit else key)
-        ax.set_title(name, fontsize=8, loc="left")
+        ax.set_ylim(bottom=0)
+        _whole(ax, unit if unit != "messages" else "")
+        ax.set_ylabel(unit or "value")
+        ax.set_title(metric_words(name), fontsize=8, loc="left")
     fig.tight_layout()
     return fig
 
@@ -122,37 +135,6 @@ def signatures(a: Analysis) -> Figure | None:
     ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
-
-
-def matrix(suite: SuiteData) -> Figure | None:
-    """Applications x components, coloured by the strongest conclusive verdict across scenarios."""
-    apps, comps, cells = dependency_matrix(suite)
-    if not apps:
-        return None
-    fig, ax = plt.subplots(figsize=(1.8 + 1.9 * len(comps), 0.9 + 0.8 * len(apps)))
-    for i, app in enumerate(apps):
-        for j, comp in enumerate(comps):
-            cell = cells.get((app, comp))
-            colour = STRENGTH_COLOUR.get(cell["strength"], "#eeeeee") if cell else "#f5f5f5"
-            ax.add_patch(Rectangle((j, i), 1, 1, color=colour, ec="white", lw=2))
-            text = f"{cell['strength']}\n{_tally(cell['scenarios'])}" if cell else "-"
-            ax.text(j + 0.5, i + 0.5, text, ha="center", va="center", fontsize=8)
-    ax.set_xlim(0, len(comps))
-    ax.set_ylim(len(apps), 0)
-    ax.set_xticks([j + 0.5 for j in range(len(comps))], comps)
-    ax.set_yticks([i + 0.5 for i in range(len(apps))], apps)
-    ax.set_xlabel("middleware component")
-    ax.set_ylabel("application")
-    ax.tick_params(length=0)
-    fig.tight_layout()
-    return fig
-
-
-def _tally(scenarios: list[str]) -> str:
-    """``"scenario: strength"`` entries -> "2 strong, 1 weak" (strongest first)."""
-    counts = Counter(s.rsplit(": ", 1)[-1] for s in scenarios)
-    order = ("strong", "weak", "inconclusive")
-    return ", ".join(f"{counts[k]} {k}" for k in order if counts.get(k))
 
 
 def history(records: list[Record]) -> Figure | None:

@@ -1,6 +1,12 @@
 """Time to recover: the first second after recovery is confirmed from which the steady-state
 hypothesis holds, pooled, over a sustained span (default 5 s) that fits in the recovery window.
 
+Rows are judged on their outcome times: a row counts when its whole outcome interval lies in
+the recovery window (bridge.analysis.attribution), in the second its outcome was decided (an
+answer, an item seen in the cart, or the probe giving up). So an item that shows only because
+its bound is long cannot make the cart look back before the consumer really is, and a request
+cut short by the fault's end never counts for the recovery.
+
 Per-second buckets carry additive counts (requests, successes, answered, slow), so a span's
 success ratio and its p95 check (p95 <= L exactly when at most 5 % of answered requests are
 slower than L) are sums over its buckets: one cumulative sum, no re-sorting.
@@ -14,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
+from bridge.analysis.attribution import END
 from bridge.analysis.slo import Slo, is_visibility_op
 from bridge.analysis.windows import Window
 from bridge.analysis.windowstats import rows_in
@@ -32,13 +39,14 @@ class Recovery:
 def _bucket_counts(rows: pl.DataFrame, op: str, slo: Slo, start: float, nbuckets: int) -> np.ndarray:
     """Array (4, nbuckets): requests, successes, answered, slow answers per second."""
     vis = is_visibility_op(op)
+    at = END if END in rows.columns else "t"
     limit = slo.visibility_s_max * 1000.0 if (vis and slo.visibility_s_max is not None) else None
     lat = pl.col("latency_ms")
     success = (pl.col("ok") > 0) & (lat.fill_null(math.inf) <= limit) if limit is not None else pl.col("ok") > 0
     slow = (lat > slo.latency_p95_ms_max) if not vis else pl.lit(False)
     agg = (
         rows.filter(pl.col("op") == op)
-        .with_columns(((pl.col("t") - start).floor().cast(pl.Int64)).alias("b"))
+        .with_columns(((pl.col(at) - start).floor().cast(pl.Int64)).alias("b"))
         .group_by("b")
         .agg(
             pl.len().alias("n"),

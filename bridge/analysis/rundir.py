@@ -18,6 +18,7 @@ import polars as pl
 # op is categorical: a handful of names over millions of rows (saves ~170 MiB at 10 M rows).
 PROBE_SCHEMA: dict[str, Any] = {
     "t": pl.Float64,
+    "sent": pl.Float64,  # empty when never sent; the outcome interval starts there (attribution)
     "latency_ms": pl.Float64,
     "ok": pl.Int64,
     "op": pl.Categorical,

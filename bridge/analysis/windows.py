@@ -2,6 +2,8 @@
 
 Rules (documented in docs/analysis.md):
 
+- warm-up (never judged): from the first ``phase warmup`` until the first ``phase baseline``;
+  its rows are kept apart, so a just-started stack is not judged.
 - baseline: from the first ``phase baseline`` until the first ``inject`` event of any state
   (or the first ``phase fault``, whichever comes first).
 - fault: from the moment the fault is surely on — the later of the last ``inject confirmed``
@@ -41,6 +43,7 @@ class Windows:
 
     baseline: Window | None = None
     fault: Window | None = None
+    warmup: Window | None = None  # not judged, so not in all()
     recovery: Window | None = None
     inject_requested: float | None = None
     inject_confirmed: float | None = None
@@ -99,6 +102,9 @@ def find_windows(
         end = min(ends) if ends else _fallback_end(ended_at, last_probe_t)
         if end is not None and end > base["t"]:
             w.baseline = Window("baseline", base["t"], end)
+        warm = _first(events, _is("phase", phase="warmup"))
+        if warm is not None and warm["t"] < base["t"]:
+            w.warmup = Window("warmup", warm["t"], base["t"])
     _fault_window(events, w, phase_fault, abort)
     _recovery_window(events, w, abort, ended_at, last_probe_t)
     starts = [x.start for x in w.all()]

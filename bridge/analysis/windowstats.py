@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from bridge.analysis.attribution import START, inside
 from bridge.analysis.slo import LATENCY_QUANTILE, Slo, is_visibility_op
 from bridge.analysis.stats import FloatArray, percentile, wilson
 from bridge.analysis.windows import Window
@@ -68,7 +69,10 @@ def rounded(x: float) -> float | None:
 
 
 def rows_in(probes: pl.DataFrame, window: Window) -> pl.DataFrame:
-    """Probe rows whose intended send time ``t`` lies in the window (half-open)."""
+    """Probe rows whose outcome interval lies wholly in the window (bridge.analysis.attribution);
+    a frame without outcome intervals falls back to the intended send time ``t`` (half-open)."""
+    if START in probes.columns:
+        return probes.filter(inside(window))
     return probes.filter((pl.col("t") >= window.start) & (pl.col("t") < window.end))
 
 

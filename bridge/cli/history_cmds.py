@@ -24,13 +24,14 @@ def history(app: str | None, dependency: str | None, as_json: bool) -> int:
             json.dumps({"records": [r.to_json() for r in records], "changes": [c.to_json() for c in found]}, indent=2)
         )
         return 0
-    from rich.console import Console
     from rich.table import Table
+
+    from bridge.cli.verdicts import console as wide_console
 
     table = Table("app → dependency (scenario, channel)", "verdicts, oldest first", "last run")
     for key, recs in series(records).items():
         table.add_row(label(key), " → ".join(r.strength for r in recs), recs[-1].started_at[:16])
-    console = Console()
+    console = wide_console()  # piped: full names, not squeezed to 80 columns
     console.print(table)
     for c in found:
         mark = "[bold red]REGRESSION[/]" if c.regression else "change"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import TextIO
 
+from bridge.analysis.wording import ms, pct
 from bridge.runner.ports import Progress
 
 
@@ -20,8 +21,7 @@ class LineProgress:
     def __call__(self, p: Progress) -> None:
         stats = ""
         if p.stats is not None and p.stats.count:
-            ratio = f"{p.stats.success_ratio:.3f}" if p.stats.success_ratio is not None else "-"
-            p95 = f"{p.stats.p95_ms:.0f} ms" if p.stats.p95_ms is not None else "-"
+            ratio, p95 = pct(p.stats.success_ratio), ms(p.stats.p95_ms)
             stats = f"  success {ratio}  p95 {p95}  ({p.stats.count} req/5s)"
         line = f"{self.label}  {p.phase:<9} {p.remaining_s:6.0f}s left{stats}{'  ' + p.note if p.note else ''}"
         if self.tty:

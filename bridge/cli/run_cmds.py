@@ -86,8 +86,11 @@ def run(
     else:
         click.echo(f"run {result.run_id}: {result.status}" + (f" ({result.reason})" if result.reason else ""))
         click.echo(f"run directory: {result.run_dir}")
-        for v in summary.get("verdict", {}).get("verdicts", []):
-            click.echo(f"verdict: {v['app']} → {v['dependency']}: {v['strength']}, recovered={v['recovered']}")
+        verdicts = summary.get("verdict", {}).get("verdicts", [])
+        if verdicts:
+            from bridge.cli.verdicts import print_run
+
+            print_run(verdicts, _run_meta(result.run_dir))
         if (result.run_dir / "report.html").exists():
             click.echo(f"report: {result.run_dir / 'report.html'}")
     if result.recovery_errors:
@@ -95,6 +98,14 @@ def run(
     if result.interrupted is not None:
         return 130
     return 0 if result.status == "completed" else (3 if result.status == "aborted" else 2)
+
+
+def _run_meta(run_dir: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
 
 
 @click.command()

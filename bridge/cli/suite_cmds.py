@@ -77,7 +77,9 @@ def suite(
     if as_json:
         click.echo(json.dumps(summary, indent=2))
     else:
-        _print_table(result.outcomes)
+        from bridge.cli.verdicts import print_suite
+
+        print_suite(result.outcomes)
         click.echo(f"suite directory: {result.suite_dir}")
         report = result.suite_dir / "report.html"
         if report.exists():
@@ -85,25 +87,3 @@ def suite(
         if result.interrupted:
             click.echo(f"interrupted: every fault was recovered; resume with --resume {result.suite_dir}")
     return result.exit_code
-
-
-def _print_table(outcomes: list[Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table("drill", "scenario", "status", "app → dependency", "verdict", "expected", "recovered", "as expected")
-    for o in outcomes:
-        verdicts = o.verdicts or [{}]
-        for v in verdicts:
-            match = v.get("matches_expected")
-            table.add_row(
-                o.key,
-                o.scenario,
-                o.status,
-                f"{v.get('app', '-')} → {v.get('dependency', '-')}",
-                str(v.get("strength", "-")),
-                o.expected,
-                str(v.get("recovered", "-")),
-                "yes" if match else ("NO" if match is False else "-"),
-            )
-    Console().print(table)

@@ -8,6 +8,7 @@ import threading
 import time
 from typing import TextIO
 
+from bridge.analysis.wording import ms, pct
 from bridge.runner.ports import Progress
 from bridge.suite.suitedir import DrillOutcome
 
@@ -67,9 +68,9 @@ class SuiteProgress:
         for key, p in running.items():
             slo = ""
             if p.stats is not None and p.stats.success_ratio is not None:
-                slo = f" ok {p.stats.success_ratio:.2f}"
+                slo = f" ok {pct(p.stats.success_ratio)}"
                 if p.stats.p95_ms is not None:
-                    slo += f" p95 {p.stats.p95_ms:.0f}ms"
+                    slo += f" p95 {ms(p.stats.p95_ms)}"
             parts.append(f"{key}: {p.phase} {p.remaining_s:.0f}s{slo}")
         self.stream.write("\r\x1b[2K" + " | ".join(parts)[:400])
         self.stream.flush()

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.errors import MqdrillError
+from bridge.report.quiet import silence_notebook_warnings
 
 KERNEL = "python3"
 
@@ -27,15 +28,39 @@ def notebooks_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[2] / "notebooks"
 
 
+def _tracking_manager(**kwargs: Any) -> Any:
+    """A KernelManager that remembers the clients it hands out.
+
+    Why: given our ``km``, papermill's client never stops the channels of the client it made
+    (nbclient leaves that to whoever owns the kernel), so each report would leak four ZeroMQ
+    sockets (and print ``ResourceWarning: Unclosed socket`` under ``python -W default``).
+    """
+    from jupyter_client.manager import KernelManager
+
+    class TrackingKernelManager(KernelManager):
+        handed_out: list[Any] = []
+
+        def client(self, **kw: Any) -> Any:
+            kc = super().client(**kw)
+            self.handed_out.append(kc)
+            return kc
+
+        def stop_clients(self) -> None:
+            while self.handed_out:
+                self.handed_out.pop().stop_channels()
+
+    km = TrackingKernelManager(**kwargs)
+    km.handed_out = []  # per instance, not the class-level default
+    return km
+
+
 class WarmKernel:
     """One kernel process reused for several notebooks."""
 
     def __init__(self) -> None:
-        from jupyter_client.manager import KernelManager
-
         # IPC sockets in a private temp dir: no TCP port, and no "running over TCP" warning.
         self._dir = tempfile.mkdtemp(prefix="mqdrill-kernel-")
-        km = KernelManager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(self._dir, "k"))
+        km = _tracking_manager(kernel_name=KERNEL, transport="ipc", ip=os.path.join(self._dir, "k"))
         # A "python3" kernelspec installed elsewhere could point at another interpreter: use ours.
         spec = km.kernel_spec
         if spec is not None and spec.argv and "python" in Path(spec.argv[0]).name:
@@ -48,6 +73,7 @@ class WarmKernel:
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
+        silence_notebook_warnings()
         try:
             papermill.execute_notebook(
                 str(template),
@@ -64,6 +90,8 @@ class WarmKernel:
             raise MqdrillError(
                 f"{output}: the report notebook failed in cell {exc.exec_count}: {exc.ename}: {exc.evalue}"
             ) from exc
+        finally:
+            self.km.stop_clients()
 
     def close(self) -> None:
         try:

@@ -68,6 +68,18 @@ def run_meta(resolved: ResolvedDrill, drill: Drill) -> dict[str, Any]:
             {"name": p, "title": catalog.protections[p].title, "description": catalog.protections[p].description}
             for p in scenario.protections
         ],
+        **analysis_meta(drill),
+    }
+
+
+def analysis_meta(drill: Drill) -> dict[str, Any]:
+    """What the analysis needs beyond the SLO to judge from the run directory alone: the probe's
+    schedule and bounds (each row's outcome interval), the warm-up, and the drill's tolerances."""
+    probe = drill.steady_state.probe
+    return {
+        "probe": {"rate": probe.rate, "timeout_s": probe.timeout, "operations": list(probe.operations)},
+        "warmup_s": drill.windows.warmup,
+        "tolerances": drill.tolerances.model_dump(),
     }
 
 
@@ -203,6 +215,13 @@ def _after(deps: RunnerDeps, path: Path) -> None:
         deps.progress(Progress("analysis", 0, None, f"analysis failed: {exc}"))
 
 
+def _warm_up(run: DrillRun, seconds: float) -> None:
+    """Probe traffic before the baseline, in a phase of its own that the analysis never judges."""
+    if seconds > 0:
+        run.rundir.event("phase", phase="warmup")
+        run.wait(seconds, "warmup")
+
+
 def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResult) -> None:
     deps, drill, rundir = run.deps, run.drill, run.rundir
     reason = deps.preflight(drill)
@@ -216,6 +235,7 @@ def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResu
         collector.start()
         services.callback(collector.stop)
     w = drill.windows
+    _warm_up(run, w.warmup)
     rundir.event("phase", phase="baseline")
     # The steady-state check of the preflight is the start of the baseline: the same probe, the
     # same rows, no extra wall time; a failing check stops the drill before anything is injected.

@@ -32,6 +32,7 @@ class ProbeAdapter:
         self.slo = drill.steady_state.slo
         self.runner = ProbeRunner(self.config, run_dir / "probe.csv")
         self.ops = tuple(drill.steady_state.probe.operations)
+        self.drill = drill
 
     def start(self) -> None:
         self.runner.start()
@@ -44,14 +45,16 @@ class ProbeAdapter:
         return LiveStats(count=first.count, success_ratio=min(ratios) if ratios else None, p95_ms=first.p95_ms)
 
     def check_s(self) -> float:
-        from bridge.probes.runner import preflight_duration_s
+        from bridge.spec.sizing import preflight_check_s
 
-        return preflight_duration_s(self.config, self.slo)
+        return preflight_check_s(self.drill)
 
     def check(self) -> str | None:
+        """The SLO over the requests completed in the check's span: the warm-up's rows are not judged."""
         from bridge.probes.runner import judge
 
-        reasons = judge(self.runner.stats(math.inf), self.config, self.slo)
+        span = self.check_s() if self.drill.windows.warmup > 0 else math.inf
+        reasons = judge(self.runner.stats(span), self.config, self.slo)
         return "; ".join(reasons) if reasons else None
 
     def stop(self) -> None:
@@ -149,6 +152,7 @@ def _kubernetes_targets(drill: Drill) -> str | None:
 
 def local_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
     """Scrape the demo shop's and the broker's Prometheus endpoints; copy the services' logs for the span."""
+    from bridge.collectors.host import HOST_TARGET, with_host
     from bridge.collectors.logs import LogCollector, LogSource
     from bridge.collectors.scrape import Scraper, ScrapeTarget
     from bridge.env import rocketmq
@@ -170,7 +174,7 @@ def local_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
         LogSource("namesrv", rmq_logs / "namesrv.log"),
     ]
     return [
-        Scraper(targets, run_dir / "metrics.csv", interval_s=2.0),
+        Scraper([*targets, HOST_TARGET], run_dir / "metrics.csv", interval_s=2.0, fetch=with_host()),
         _LogSpan(LogCollector(sources, run_dir / "logs")),
     ]
 
@@ -183,7 +187,16 @@ def kubernetes_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
 
     catalog = load_catalog()
     resolved = resolve(drill, catalog, run_id=_run_id(run_dir))
-    return list(collectors_for_drill(Kube.connect(), resolved, catalog, run_dir))
+    return [*collectors_for_drill(Kube.connect(), resolved, catalog, run_dir), host_collector(run_dir)]
+
+
+def host_collector(run_dir: Path) -> Collector:
+    """The probe's own machine (load, CPU busy) into metrics.csv; started last, so it stops first and
+    has closed the file before a collector that appends at its stop (Prometheus) writes."""
+    from bridge.collectors.host import HOST_TARGET, with_host
+    from bridge.collectors.scrape import Scraper
+
+    return Scraper([HOST_TARGET], run_dir / "metrics.csv", interval_s=2.0, fetch=with_host())
 
 
 def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
@@ -192,8 +205,9 @@ def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
     if drill.engine == "blade" and drill.targets.services:
         from bridge.engines.blade_host import plays_host
 
-        # blade on a host: the embedded environment's endpoints and logs when it is that host
-        return local_collectors(drill, run_dir) if plays_host() else []
+        # blade on a host: the embedded environment's endpoints and logs when it is that host,
+        # else nothing of ours to scrape there but the probe's machine
+        return local_collectors(drill, run_dir) if plays_host() else [host_collector(run_dir)]
     return kubernetes_collectors(drill, run_dir)
 
 

@@ -112,9 +112,17 @@ class FaultParams(Strict):
 class Windows(Strict):
     """How long each phase lasts (planned; analysis reads what happened from events.jsonl)."""
 
+    warmup: Duration = Field(
+        default=5.0, description="probe traffic before the baseline, never judged (a just-started stack warms up)"
+    )
     baseline: Duration = Field(default=30.0, description="seconds or '30s', '2m'")
     fault: Duration = Field(default=60.0)
     recovery: Duration = Field(default=60.0)
+
+    @field_validator("warmup", mode="before")
+    @classmethod
+    def _warmup(cls, value: Any) -> float:
+        return _seconds(value, minimum=0, field_name="windows.warmup")
 
     @field_validator("baseline", "fault", "recovery", mode="before")
     @classmethod
@@ -150,6 +158,27 @@ class Slo(Strict):
 class SteadyState(Strict):
     probe: Probe = Field(default_factory=Probe)
     slo: Slo = Field(default_factory=Slo)
+
+
+class Tolerances(Strict):
+    """How the analysis tells a real difference from noise (today's values are the defaults).
+
+    A fault-vs-baseline difference counts only when its test is significant at ``confidence`` and
+    its effect is at least the tolerance; a window needs ``min_samples`` requests per operation
+    (default: ``steady_state.slo.min_samples``), and the probe may be late by at most
+    ``probe_lateness_ms_max`` (p95) before its figures stop describing the application.
+    """
+
+    confidence: float = Field(default=0.99, ge=0.5, le=0.999999, description="1 - alpha of the one-sided tests")
+    success_drop: float = Field(default=0.005, ge=0, le=1, description="smallest success-ratio drop that matters")
+    latency_shift: float = Field(
+        default=0.25, ge=0, le=100, description="smallest latency shift that matters, relative to the baseline median"
+    )
+    latency_shift_ms: float = Field(default=5.0, ge=0, le=600_000, description="... and at least this many ms")
+    min_samples: int | None = Field(default=None, ge=1, le=10_000_000, description="requests per window and operation")
+    probe_lateness_ms_max: float = Field(
+        default=250.0, gt=0, le=600_000, description="p95 send lateness of the probe above which a window is unjudged"
+    )
 
 
 class Guard(Strict):
@@ -189,6 +218,7 @@ class Drill(Strict):
     params: FaultParams = Field(default_factory=FaultParams)
     windows: Windows = Field(default_factory=Windows)
     steady_state: SteadyState = Field(default_factory=SteadyState)
+    tolerances: Tolerances = Field(default_factory=Tolerances)
     expected: Strength = "unknown"
     safety: Safety = Field(default_factory=Safety)
 

@@ -18,7 +18,12 @@ PROTECTIONS = [
 
 
 def make_suite(root: Path) -> Path:
-    """A suite of four drills: strong (with metrics and signatures), weak, inconclusive, crashed."""
+    """A suite of five drills: strong (with metrics and signatures), weak, inconclusive, crashed, and one
+    of the http channel that came back weak where strong was expected.
+
+    The matrix then has a mixed cell (frontend → broker via rocketmq: strong and a crashed drill), an
+    all-inconclusive cell (frontend → proxy), and frontend → broker via http apart from via rocketmq.
+    """
     drills = {
         "broker-down": Scenario(
             backlog=True,
@@ -35,6 +40,7 @@ def make_suite(root: Path) -> Path:
         ),
         "slow-baseline": Scenario(baseline=[(60.0, Profile(success=0.9))], dependency="proxy", scenario="send-latency"),
         "crashed": Scenario(crash_at=75.0),
+        "broker-down-http": Scenario(fault=[(30.0, HEALTHY)], channel="http"),
     }
     return write_suite(root, drills, name="broker drills")
 

@@ -67,6 +67,7 @@ def test_rows_outside_the_span_do_not_matter(
     extra = pl.DataFrame(
         {
             "t": [first - 0.001 - off if before else last + off for before, off, *_ in rows],
+            "sent": [first - 0.001 - off if before else last + off for before, off, *_ in rows],
             "latency_ms": [lat for _, _, lat, _, _ in rows],
             "ok": [ok for *_, ok, _ in rows],
             "op": [op for *_, op in rows],

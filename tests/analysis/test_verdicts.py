@@ -63,14 +63,17 @@ def test_latency_rise_within_objectives_is_weak(tmp_path: Path) -> None:
 
 
 def test_async_cart_not_visible_is_strong(tmp_path: Path) -> None:
-    # add-to-cart is accepted, but the cart shows the item only after 20 s (limit 5 s).
+    # add-to-cart is accepted, but the cart would show the item only after 20 s (limit 5 s): the
+    # probe gives up at 5 s, as the real one does, so no delay is recorded for those items.
     late = Profile(visibility_ms=20_000.0)
     slo = {"success_ratio_min": 0.99, "latency_p95_ms_max": 500, "visibility_s_max": 5}
     v = verdict_of(tmp_path, Scenario(fault=[(30.0, late)], slo=slo))
     assert v["strength"] == "strong"
     fault = v["evidence"]["per_window"]["fault"]
     assert fault["add_to_cart"]["holds"] is True and fault["cart_visible"]["holds"] is False
-    assert fault["cart_visible"]["visibility_delay_s"]["p50"] > 5
+    assert fault["cart_visible"]["success_ratio"] == 0.0 and fault["cart_visible"]["answered"] == 0
+    # the items added in the fault's last 5 s are decided after it ends: in neither window
+    assert v["evidence"]["straddling_rows"]["fault|recovery"] >= 5 * 10
 
 
 def test_unhealthy_baseline_is_inconclusive(tmp_path: Path) -> None:
@@ -124,9 +127,12 @@ def test_weak_that_does_not_recover(tmp_path: Path) -> None:
 
 
 def test_slow_recovery_measures_time_to_recover(tmp_path: Path) -> None:
+    # Judged on outcome times (issue 12): the shop is back 12 s after recovery was confirmed, but the
+    # last item added while it was down is seen lost only when the probe gives up on it, 5 s later
+    # (the visibility bound): the objectives hold for outcomes decided from about 17 s on.
     v = verdict_of(tmp_path, Scenario(recovery=[(12.0, DOWN), (18.0, HEALTHY)]))
     ttr = v["evidence"]["recovery"]["time_to_recover_s"]
-    assert v["recovered"] is True and 11.0 <= ttr <= 12.0
+    assert v["recovered"] is True and 16.0 <= ttr <= 17.0
 
 
 def test_custom_slo_changes_the_verdict(tmp_path: Path) -> None:

@@ -199,7 +199,8 @@ def _write_drill(env: EmbeddedEnv, path: Path, cause: str, fault_s: int) -> Path
                 "kind": "Drill",
                 "scenario": "broker-unavailable",
                 "causes": [cause],
-                "windows": {"baseline": 4, "fault": fault_s, "recovery": 4},
+                # 12 s: the shortest baseline `run` accepts at the default rate (bridge/spec/sizing.py)
+                "windows": {"baseline": 12, "fault": fault_s, "recovery": 4},
                 "steady_state": {"probe": {"frontend_url": env.frontend_url}},
             }
         )

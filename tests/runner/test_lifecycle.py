@@ -38,6 +38,7 @@ def test_a_drill_runs_its_phases_in_order_and_recovers(tmp_path: Path) -> None:
     result = run_drill(drill(windows=WINDOWS), deps_for(engine, clock, probe), out=tmp_path / "run")
     assert result.status == "completed" and result.recovery_errors == []
     assert _steps(result.run_dir) == [
+        "phase:warmup",
         "phase:baseline",
         "inject:requested",
         "inject:confirmed",
@@ -48,6 +49,7 @@ def test_a_drill_runs_its_phases_in_order_and_recovers(tmp_path: Path) -> None:
         "phase:done",
     ]
     ev = {(e["event"], e.get("phase") or e.get("state")): float(e["t"]) for e in _events(result.run_dir)}  # type: ignore[arg-type]
+    assert ev[("phase", "baseline")] - ev[("phase", "warmup")] == pytest.approx(5)  # the default warm-up
     assert ev[("phase", "fault")] - ev[("phase", "baseline")] == pytest.approx(10)
     assert ev[("recover", "requested")] - ev[("phase", "fault")] == pytest.approx(20)
     assert ev[("phase", "done")] - ev[("phase", "recovery")] == pytest.approx(15)
@@ -55,6 +57,9 @@ def test_a_drill_runs_its_phases_in_order_and_recovers(tmp_path: Path) -> None:
     assert meta["schema"] == "mqdrill.run/v1" and meta["status"] == "completed" and meta["ended_at"]
     assert meta["scenario"] == "broker-unavailable" and meta["causes"] == ["process-kill"]
     assert meta["app"] == "frontend" and meta["dependency"] == "broker" and meta["protections"]
+    # what the analysis needs to judge from the run directory alone (bridge.runner.lifecycle.analysis_meta)
+    assert meta["probe"]["timeout_s"] == 2.0 and meta["warmup_s"] == 5.0
+    assert meta["tolerances"]["confidence"] == 0.99 and meta["tolerances"]["success_drop"] == 0.005
     assert "steady_state:" in (result.run_dir / "drill.yaml").read_text()
     assert probe.started and probe.stopped and engine.active == {}
     assert Ledger(tmp_path / "ledger").entries() == []
@@ -111,7 +116,7 @@ def test_the_guard_aborts_and_recovers_early(tmp_path: Path) -> None:
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_during_the_fault_recovers_before_returning(tmp_path: Path, signum: int) -> None:
     clock, engine = FakeClock(), FakeEngine()
-    clock.on_sleep.append((clock.now + 15, lambda: os.kill(os.getpid(), signum)))
+    clock.on_sleep.append((clock.now + 20, lambda: os.kill(os.getpid(), signum)))  # 5 s warm-up + 10 s baseline
     result = run_drill(drill(windows=WINDOWS), deps_for(engine, clock, FakeProbe(clock)), out=tmp_path / "r")
     assert result.status == "aborted" and result.interrupted == signum
     assert engine.active == {} and Ledger(tmp_path / "ledger").entries() == []

@@ -21,7 +21,7 @@ from bridge.spec.models import Drill
 from bridge.suite.junit import junit_xml
 from bridge.suite.runner import SuiteOptions, run_suite
 
-WINDOWS = {"baseline": 1, "fault": 1, "recovery": 1}
+WINDOWS = {"warmup": 0, "baseline": 1, "fault": 1, "recovery": 1}  # real time: no warm-up
 
 
 @dataclass

@@ -1,0 +1,84 @@
+"""The machine the probe runs on, as metrics: load average and CPU busy share from ``/proc``.
+
+A drill judged on a saturated machine measures the machine, not the application; these rows
+(source ``host`` in ``metrics.csv``) let the analysis say so. The sampler renders Prometheus
+text, so the scraper that already writes ``metrics.csv`` collects it like any other target and
+the file keeps one writer:
+
+    host_load1 / host_load5      /proc/loadavg, runnable tasks averaged over 1 and 5 minutes
+    host_procs_running           /proc/loadavg, runnable tasks at the sample
+    host_cpus                    CPUs this process may run on
+    host_cpu_busy_percent        share of CPU time not idle or iowait since the previous sample
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from bridge.collectors.scrape import Fetch, ScrapeFailed, ScrapeTarget, fetch_text
+
+HOST_URL = "proc://host"
+HOST_TARGET = ScrapeTarget("host", HOST_URL)
+
+
+def read_cpu_times(text: str) -> tuple[int, int]:
+    """(busy, total) jiffies from the aggregate ``cpu`` line of /proc/stat."""
+    for line in text.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "cpu":
+            values = [int(v) for v in parts[1:]]
+            # user nice system idle iowait irq softirq steal [guest guest_nice: already in user/nice]
+            fields = values[:8]
+            idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+            total = sum(fields)
+            return total - idle, total
+    raise ValueError("no aggregate cpu line in /proc/stat")
+
+
+def read_loadavg(text: str) -> tuple[float, float, int]:
+    """(load1, load5, runnable now) from /proc/loadavg."""
+    parts = text.split()
+    return float(parts[0]), float(parts[1]), int(parts[3].split("/")[0])
+
+
+class HostSampler:
+    """Renders the host's figures as Prometheus text; CPU busy is measured between two calls."""
+
+    def __init__(self, proc: Path = Path("/proc"), cpus: Callable[[], int] | None = None) -> None:
+        self.proc = proc
+        self._cpus = cpus or (lambda: len(os.sched_getaffinity(0)))
+        self._last: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def text(self) -> str:
+        load1, load5, running = read_loadavg((self.proc / "loadavg").read_text())
+        busy, total = read_cpu_times((self.proc / "stat").read_text())
+        lines = [
+            f"host_load1 {load1}",
+            f"host_load5 {load5}",
+            f"host_procs_running {running}",
+            f"host_cpus {self._cpus()}",
+        ]
+        with self._lock:
+            last, self._last = self._last, (busy, total)
+        if last is not None and total > last[1]:
+            lines.append(f"host_cpu_busy_percent {100.0 * (busy - last[0]) / (total - last[1]):.2f}")
+        return "\n".join(lines) + "\n"
+
+
+def with_host(fetch: Fetch = fetch_text, sampler: HostSampler | None = None) -> Fetch:
+    """A scraper fetch that answers :data:`HOST_URL` from ``/proc`` and everything else with ``fetch``."""
+    host = sampler or HostSampler()
+
+    def fetch_any(url: str, timeout_s: float) -> str:
+        if url != HOST_URL:
+            return fetch(url, timeout_s)
+        try:
+            return host.text()
+        except (OSError, ValueError, IndexError) as exc:  # no /proc (not Linux) or an unexpected format
+            raise ScrapeFailed(f"host: {type(exc).__name__}") from exc
+
+    return fetch_any
