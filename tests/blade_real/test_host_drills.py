@@ -83,15 +83,15 @@ def _run(name: str, env: EmbeddedEnv, out: Path, **windows: int) -> tuple[Path, 
 
 @pytest.mark.parametrize(
     ("name", "service"),
-    [
-        ("broker-unavailable-blade-kill", "broker"),
-        ("proxy-unavailable-blade-kill", "proxy"),
-        ("namesrv-unavailable-blade-kill", "namesrv"),
-    ],
+    [("broker-unavailable-blade-kill", "broker"), ("namesrv-unavailable-blade-kill", "namesrv")],
 )
 def test_a_kill_by_class_name_hits_the_process_and_the_hosts_supervisor_brings_it_back(
     embedded_env: EmbeddedEnv, host_env: dict[str, str], tmp_path: Path, name: str, service: str
 ) -> None:
+    _kill_drill(embedded_env, tmp_path, name, service)
+
+
+def _kill_drill(embedded_env: EmbeddedEnv, tmp_path: Path, name: str, service: str) -> None:
     before = services.running(embedded_env.config, service)
     assert before is not None
     run_dir, verdict = _run(name, embedded_env, tmp_path / "run")
@@ -176,3 +176,25 @@ def test_sigkill_mid_fault_blades_hard_end_still_ends_it_on_time_and_recover_cle
     assert done.returncode == 0, done.stderr
     assert len(report["found"]) == 1 and report["recovered"] == report["found"], report  # the ledger's entry
     assert _events(out)[-1]["event"] == "recover" and _events(out)[-1]["state"] == "confirmed"
+
+
+def test_a_proxy_kill_runs_to_a_verdict_and_the_supervisor_restarts_the_proxy(
+    embedded_env: EmbeddedEnv, tmp_path: Path, real_blade: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Last in this module on purpose: after the proxy restarts, the demo cartservice's SimpleConsumer
+    # (rocketmq-clients for Python) has been seen to receive nothing, without an error, for more than
+    # a minute, so the shop does not settle for a next drill. That is the shop's client, not blade or
+    # the supervisor (the proxy is up again and the frontend's sends succeed); reported, not hidden:
+    # this test does not wait for the shop to settle afterwards.
+    settled(embedded_env)
+    env = {
+        "MQDRILL_BLADE": str(real_blade),
+        "CHAOSBLADE_DATAFILE_PATH": str(tmp_path / "chaosblade.dat"),
+        "MQDRILL_LEDGER": str(tmp_path / "ledger"),
+        "MQDRILL_STATE": str(embedded_env.state_dir),
+        "MQDRILL_BLADE_HOST": "embedded",
+        "MQDRILL_REPORTS": str(tmp_path / "reports"),
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    _kill_drill(embedded_env, tmp_path, "proxy-unavailable-blade-kill", "proxy")
