@@ -145,14 +145,17 @@ def test_disk_fill_and_cpu_fullload_run_to_a_verdict_and_leave_nothing(
 
 
 def test_sigkill_mid_fault_blades_hard_end_still_ends_it_on_time_and_recover_cleans_up(
-    embedded_env: EmbeddedEnv, host_env: dict[str, str], tmp_path: Path
+    embedded_env: EmbeddedEnv, host_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     cfg = embedded_env.config
-    drill_file = _drill("broker-unavailable-blade-stop", embedded_env, tmp_path, baseline=4, fault=5, recovery=4)
+    # the CLI refuses a baseline too short for its analysis (12 s at 20 req/s)
+    drill_file = _drill("broker-unavailable-blade-stop", embedded_env, tmp_path, baseline=12, fault=5, recovery=4)
     out = tmp_path / "run"
+    err = (tmp_path / "run.err").open("w")  # noqa: SIM115 - the child writes it; closed when the test ends
+    request.addfinalizer(err.close)
     proc = subprocess.Popen(
         [sys.executable, "-m", "bridge", "run", str(drill_file), "--out", str(out), "--json", "--no-report"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=err, cwd=REPO, start_new_session=True,
     )  # fmt: skip
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not (
@@ -160,7 +163,8 @@ def test_sigkill_mid_fault_blades_hard_end_still_ends_it_on_time_and_recover_cle
     ):
         time.sleep(0.2)
     broker = services.running(cfg, "broker")
-    assert broker is not None and procs.state_of(broker.pid) == "T", "the broker is frozen by blade"
+    said = (tmp_path / "run.err").read_text()[-500:]
+    assert broker is not None and procs.state_of(broker.pid) == "T", f"the broker is frozen by blade; mqdrill: {said}"
     os.killpg(proc.pid, signal.SIGKILL)  # mqdrill and its whole process group, as a CI timeout would
     proc.wait(timeout=10)
     hard_end = max(e["deadline"] for e in _events(out) if e.get("state") == "confirmed" and "deadline" in e)
