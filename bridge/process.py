@@ -2,6 +2,12 @@
 
 Commands are argv lists, never shell strings; every call has a timeout. Failures become
 :class:`bridge.errors.ProcessError` raised from the original exception.
+
+Nothing here ever signals a process group: a command that times out is killed alone. That
+matters for ``blade``: ``blade create --timeout N`` leaves a ``sleep N; blade destroy`` shell
+behind in blade's process group and session — the fault's only hard end. ``run(...,
+new_session=True)`` starts such a command in a session of its own, so neither mqdrill's death
+nor a group kill aimed at mqdrill (a CI timeout, a supervisor) reaches that shell.
 """
 
 from __future__ import annotations
@@ -33,8 +39,13 @@ def run(
     env: Mapping[str, str] | None = None,
     cwd: str | Path | None = None,
     input_text: str | None = None,
+    new_session: bool = False,
 ) -> Completed:
-    """Run ``argv`` to completion; raise :class:`ProcessError` on timeout, or non-zero exit if ``check``."""
+    """Run ``argv`` to completion; raise :class:`ProcessError` on timeout, or non-zero exit if ``check``.
+
+    ``new_session`` starts it in its own session and process group (what it leaves behind then
+    outlives us and any group kill aimed at us); on a timeout only the command itself is killed.
+    """
     argv = [str(a) for a in argv]
     full_env = {**os.environ, **env} if env is not None else None
     try:
@@ -47,6 +58,7 @@ def run(
             cwd=cwd,
             input=input_text,
             check=False,
+            start_new_session=new_session,
         )
     except FileNotFoundError as exc:
         raise ProcessError(f"command not found: {argv[0]}") from exc

@@ -139,7 +139,8 @@ def recover(
     if (run_dir is None) == (not all_):
         raise InputError("give a RUN directory (or run id) or --all")
     run_id = run_id_of(run_dir) if run_dir is not None else None
-    sweep = ("chaosmesh", "chaosblade") if kubernetes else ()
+    # blade's own records are always swept (our UIDs only; nothing to do where no blade is installed)
+    sweep = (("chaosmesh", "chaosblade") if kubernetes else ()) + ("blade",)
     engines = engine_cache(kubeconfig=kubeconfig, context=context, force_clean=force_clean)
     report = recover_leftovers(Ledger(ledger_dir()), engines, run_id=run_id, sweep_engines=sweep)
     if as_json:

@@ -3,68 +3,58 @@
 It serves the targets the operator cannot reach: self-built RocketMQ on plain hosts (what
 Alibaba Cloud's message drill targets: ``blade create process kill``, ``network drop`` …) and,
 when no operator is installed, Kubernetes through ``blade create k8s … --kubeconfig``.
+How blade answers, and why ``create`` runs in a session of its own: :mod:`bridge.engines.blade_cli`.
 
-Every blade command answers with one JSON envelope on stdout::
+``inject`` runs each planned ``blade create`` with a ``--uid`` chosen beforehand — ``mqdrill``,
+four hex digits of the run id, five random ones — so that a create that timed out can still be
+destroyed and ``mqdrill recover --all`` can tell ours apart in blade's own records (blade's own
+UIDs are hexadecimal). It confirms them with ``blade status --uid``; ``recover`` runs ``blade
+destroy UID`` for each. ``list_leftovers``/``delete_leftovers`` sweep blade's records
+(``blade status --type create --status Success``) for active experiments of ours that no ledger
+knows, e.g. when mqdrill was killed between ``create`` and writing its ledger.
 
-    {"code": 200, "success": true, "result": "<uid>"}            create
-    {"code": 200, "success": true, "result": {"Status": "Success", "Uid": …}}   status --uid
-    {"code": 602, "success": false, "error": "less necessary flag …"}           any failure
-
-``inject`` runs each planned ``blade create`` with a ``--uid`` chosen beforehand (so a create
-that timed out can still be destroyed), keeps the UIDs in the handle and confirms them with
-``blade status --uid UID``; ``recover`` runs ``blade destroy UID`` for each. The executable is
-``blade`` on PATH unless ``MQDRILL_BLADE`` or the ``blade`` option names another.
+When the embedded environment plays the host, a process kill gets the environment's host
+supervisor (:mod:`bridge.env.supervisor`), which restarts the service as systemd would.
+The executable is ``blade`` on PATH unless ``MQDRILL_BLADE`` or the ``blade`` option names another.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import os
-import uuid
+import secrets
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from bridge import process
+from bridge.engines import blade_host
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, Plan
+from bridge.engines.blade_cli import BladeCli, Envelope, parse_envelope
 from bridge.engines.waiting import Clock, SystemClock, retry, wait_until
 from bridge.errors import InjectionError, MqdrillError, ProcessError, RecoveryError
 
+__all__ = ["BLADE_ENV", "BladeEngine", "Envelope", "mqdrill_uid", "parse_envelope"]
+
 BLADE_ENV = "MQDRILL_BLADE"
+UID_PREFIX = "mqdrill"
 # blade status values (chaosblade data/experiment.go): Created → Success | Error → Destroyed | Revoked
 INJECTED = {"Success"}
 ENDED = {"Destroyed", "Revoked"}
+SUPERVISOR_SLACK_S = 120  # the host supervisor outlives the fault's hard end by this much
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """One parsed blade answer."""
-
-    code: int
-    success: bool
-    result: Any
-    error: str
+def run_tag(run_id: str) -> str:
+    return hashlib.sha1(run_id.encode()).hexdigest()[:4]
 
 
-def parse_envelope(stdout: str, argv: Sequence[str]) -> Envelope:
-    """The last JSON object blade printed (it may log lines before it)."""
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                raw = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(raw, dict) and "code" in raw:
-                return Envelope(
-                    int(raw.get("code", 0)),
-                    bool(raw.get("success")),
-                    raw.get("result"),
-                    str(raw.get("error") or ""),
-                )
-    shown = stdout.strip()[-200:] or "(nothing)"
-    raise ProcessError(f"`{' '.join(argv)}` did not answer with a blade JSON envelope: {shown}")
+def mqdrill_uid(run_id: str) -> str:
+    """A 16-character UID that says "mqdrill, run <tag>" and can never be one of blade's (hex only)."""
+    return f"{UID_PREFIX}{run_tag(run_id)}{secrets.token_hex(3)[:5]}"
+
+
+def is_ours(uid: str, run_id: str | None = None) -> bool:
+    return uid.startswith(UID_PREFIX) and (run_id is None or uid[len(UID_PREFIX) :].startswith(run_tag(run_id)))
 
 
 class BladeEngine:
@@ -85,8 +75,9 @@ class BladeEngine:
         planner: Callable[[Fault], Plan] | None = None,
     ) -> None:
         self.blade = blade or os.environ.get(BLADE_ENV) or "blade"
+        self._explicit = bool(blade or os.environ.get(BLADE_ENV))
         self.kubeconfig = kubeconfig
-        self.timeout_s = timeout_s
+        self.cli = BladeCli(self.blade, kubeconfig=kubeconfig, timeout_s=timeout_s)
         self.clock = clock or SystemClock()
         self.confirm_timeout_s = confirm_timeout_s
         self.poll_s = poll_s
@@ -101,71 +92,48 @@ class BladeEngine:
 
         return plan_fault(fault, load_catalog(), kubeconfig=self.kubeconfig)
 
-    # -- running blade ------------------------------------------------------------------------
+    # -- running blade (kept as methods: tests and callers use them) ---------------------------
 
     def command(self, argv: Sequence[str]) -> list[str]:
-        """A planned argv made runnable: our executable first, ``--kubeconfig`` for k8s commands."""
-        args = list(argv)
-        if args and os.path.basename(args[0]) == "blade":
-            args = args[1:]
-        if args[:2] == ["create", "k8s"]:
-            if "--kubeconfig" not in args:
-                args += ["--kubeconfig", self.kubeconfig or "~/.kube/config"]
-            at = args.index("--kubeconfig") + 1
-            # Ours wins over the planned one; no shell runs blade, so "~" is expanded here.
-            args[at] = os.path.expanduser(self.kubeconfig or args[at])
-        return [self.blade, *args]
+        return self.cli.command(argv)
 
     def answer(self, args: Sequence[str]) -> tuple[Envelope | None, str]:
-        """Run one blade command; its envelope (``None`` if it printed none) and a failure text, if any."""
-        argv = self.command(args)
-        done = process.run(argv, timeout=self.timeout_s, check=False)
-        try:
-            env = parse_envelope(done.stdout, argv)
-        except ProcessError as exc:
-            if done.returncode != 0:
-                said = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-                return None, f"`{' '.join(argv)}` failed (exit {done.returncode}): {said[0]}"
-            return None, str(exc)
-        if not env.success or done.returncode != 0 or env.code != 200:
-            return env, f"`{' '.join(argv)}` failed (blade code {env.code}): {env.error or 'no detail'}"
-        return env, ""
+        return self.cli.answer(args)
 
     def run(self, args: Sequence[str]) -> Envelope:
-        """Run one blade command; a failed envelope or exit code is an error naming blade's own words."""
-        env, failure = self.answer(args)
-        if failure or env is None:
-            raise ProcessError(failure)
-        return env
+        return self.cli.run(args)
 
     # -- the engine contract -----------------------------------------------------------------
 
     def inject(self, plan: Plan) -> Handle:
         if not plan.argv:
             raise InjectionError("the blade plan has no command to run")
+        commands = [self._with_uid(argv, plan.fault.run_id) for argv in plan.argv]
+        self._check_targets(commands)
+        supervised = self._supervise(plan.fault, commands)
         uids: list[str] = []
         try:
-            for argv in plan.argv:
-                args = self._with_uid(argv)
+            for args in commands:
                 # Known before blade runs, so a create that timed out can still be destroyed.
                 uids.append(args[args.index("--uid") + 1])
                 env = self.run(args)
                 if isinstance(env.result, str) and env.result.strip() and env.result.strip() != uids[-1]:
                     uids[-1] = env.result.strip()
-            handle = self._handle(plan.fault.run_id, uids)
+            handle = self._handle(plan.fault.run_id, uids, supervised)
             self._confirm(uids)
         except MqdrillError as exc:
             if not uids:
                 raise InjectionError(f"blade could not inject: {exc}") from exc
             try:
-                self.recover(self._handle(plan.fault.run_id, uids))
+                self.recover(self._handle(plan.fault.run_id, uids, supervised))
             except MqdrillError as again:
                 raise InjectionError(f"{exc} — destroying {', '.join(uids)} failed too: {again}") from exc
             raise InjectionError(f"{exc} — destroyed {', '.join(uids)}") from exc
         return handle
 
     def status(self, handle: Handle) -> FaultState:
-        seen = [self._state(uid) for uid in handle.data.get("uids", [])]
+        cli = self._cli_for(handle)
+        seen = [self._state(uid, cli) for uid in handle.data.get("uids", [])]
         if seen and all(s in INJECTED for s in seen):
             return FaultState("injected", ", ".join(seen))
         if seen and all(s in ENDED for s in seen):
@@ -173,12 +141,13 @@ class BladeEngine:
         return FaultState("partial" if seen else "unknown", ", ".join(seen))
 
     def recover(self, handle: Handle) -> None:
+        cli = self._cli_for(handle)
         failed: list[str] = []
         errors: list[str] = []
         for uid in handle.data.get("uids", []):
             try:
                 retry(
-                    partial(self._destroy, uid),
+                    partial(self._destroy, uid, cli),
                     attempts=self.attempts,
                     delay_s=1.0,
                     clock=self.clock,
@@ -187,6 +156,7 @@ class BladeEngine:
             except ProcessError as exc:
                 failed.append(uid)
                 errors.append(str(exc))
+        self._release(handle)
         if failed:
             raise RecoveryError(
                 f"blade could not destroy {', '.join(failed)}: {'; '.join(errors)}; "
@@ -195,26 +165,110 @@ class BladeEngine:
                 leftovers=[f"blade:{uid}" for uid in failed],
             )
 
+    # -- the sweep of blade's own records (mqdrill recover --all) -------------------------------
+
+    def active_records(self) -> list[dict[str, Any]]:
+        """blade's records of experiments still on (``Success``), newest first; [] when there is no blade."""
+        env, failure = self._status_answer(["status", "--type", "create", "--status", "Success"])
+        if failure:
+            if env is None and "command not found" in failure and not self._explicit:
+                return []  # no blade on this machine: nothing of blade's can be left over
+            if env is not None and "not found" in env.error.lower():
+                return []
+            raise ProcessError(failure)
+        result = env.result if env is not None else None
+        return [r for r in result if isinstance(r, dict)] if isinstance(result, list) else []
+
+    def list_leftovers(self, run_id: str | None = None) -> list[str]:
+        """Our experiments blade still has on (of one run, or all)."""
+        found = []
+        for r in self.active_records():
+            uid = str(r.get("Uid", ""))
+            if is_ours(uid, run_id):
+                found.append(f"{uid} (blade {r.get('Command', '')} {r.get('SubCommand', '')}".rstrip() + ")")
+        return found
+
+    def delete_leftovers(self, run_id: str | None = None) -> None:
+        uids = [str(r["Uid"]) for r in self.active_records() if is_ours(str(r.get("Uid", "")), run_id)]
+        if uids:
+            self.recover(Handle(engine=self.name, run_id=run_id or "sweep", ref=", ".join(uids), data={"uids": uids}))
+
     # -- internals ---------------------------------------------------------------------------
 
-    def _with_uid(self, argv: Sequence[str]) -> list[str]:
+    def _status_answer(self, args: Sequence[str]) -> tuple[Envelope | None, str]:
+        try:
+            return self.answer(args)
+        except ProcessError as exc:
+            return None, str(exc)
+
+    def _cli_for(self, handle: Handle) -> BladeCli:
+        """The blade that made the experiments (its records live beside it), unless ours was named."""
+        recorded = str(handle.data.get("blade") or "")
+        if self._explicit or not recorded or recorded == self.blade or not os.path.isfile(recorded):
+            return self.cli
+        return BladeCli(recorded, kubeconfig=self.kubeconfig, timeout_s=self.cli.timeout_s)
+
+    def _with_uid(self, argv: Sequence[str], run_id: str) -> list[str]:
         args = list(argv[1:] if argv and os.path.basename(argv[0]) == "blade" else argv)
         if args[:1] != ["create"]:
             raise InjectionError(f"a blade plan may only run `blade create`, not `{' '.join(argv)}`")
         if "--uid" not in args:
-            args += ["--uid", uuid.uuid4().hex[:16]]
+            args += ["--uid", mqdrill_uid(run_id)]
         return args
 
-    def _handle(self, run_id: str, uids: Sequence[str]) -> Handle:
-        return Handle(
-            engine=self.name,
-            run_id=run_id,
-            ref=", ".join(uids),
-            data={"uids": list(uids), "blade": self.blade},
-        )
+    def _check_targets(self, commands: Sequence[Sequence[str]]) -> None:
+        """On a host, a --process target blade cannot see is refused in plain words before anything runs."""
+        for args in commands:
+            if args[1:2] != ["k8s"] and "--process" in args:
+                why = blade_host.hidden_from_blade(args[args.index("--process") + 1])
+                if why:
+                    raise InjectionError(why)
 
-    def _state(self, uid: str) -> str:
-        env = self.run(["status", "--uid", uid])
+    def _supervise(self, fault: Fault, commands: Sequence[Sequence[str]]) -> list[str]:
+        """The embedded environment as the host: its supervisor restarts what a process kill ends."""
+        kills = any(a[1:3] == ["process", "kill"] for a in commands)
+        if not kills or fault.target.namespace is not None:
+            return []
+        from bridge.spec.catalog import load_catalog
+
+        layout = blade_host.current(load_catalog())
+        if layout.state_dir is None:
+            return []  # a real host: its own supervisor (systemd, …) does this
+        from bridge.env import supervisor
+        from bridge.env.config import load_config
+
+        cfg = load_config(layout.state_dir)
+        after = float(fault.params.get("restart_after", 10.0))
+        until = time.time() + fault.duration_s + SUPERVISOR_SLACK_S
+        for service in fault.target.services:
+            supervisor.ensure(cfg, service, restart_after_s=after, until=until)
+        return [layout.state_dir, *fault.target.services]
+
+    @staticmethod
+    def _release(handle: Handle) -> None:
+        """After recovery the supervisor only brings a still-down service back, then leaves (so it
+        never restarts what a later drill kills on purpose)."""
+        state_dir, *names = handle.data.get("supervised") or [None]
+        if state_dir is None:
+            return
+        from bridge.env import supervisor
+        from bridge.env.config import load_config
+
+        try:
+            cfg = load_config(state_dir)
+        except MqdrillError:
+            return  # the environment is gone: so is its supervisor
+        for name in names:
+            supervisor.release(cfg, name)
+
+    def _handle(self, run_id: str, uids: Sequence[str], supervised: Sequence[str] = ()) -> Handle:
+        data: dict[str, Any] = {"uids": list(uids), "blade": self.blade}
+        if supervised:
+            data["supervised"] = list(supervised)  # [state_dir, service, …]
+        return Handle(engine=self.name, run_id=run_id, ref=", ".join(uids), data=data)
+
+    def _state(self, uid: str, cli: BladeCli | None = None) -> str:
+        env = (cli or self.cli).run(["status", "--uid", uid])
         result = env.result if isinstance(env.result, dict) else {}
         return str(result.get("Status") or result.get("status") or "unknown")
 
@@ -231,13 +285,13 @@ class BladeEngine:
             why = "failed" if ok else f"not confirmed within {self.confirm_timeout_s:g}s"
             raise InjectionError(f"blade experiment {why}: {'; '.join(bad)}")
 
-    def _destroy(self, uid: str) -> None:
-        _, failure = self.answer(["destroy", uid])
+    def _destroy(self, uid: str, cli: BladeCli) -> None:
+        _, failure = cli.answer(["destroy", uid])
         if not failure:
             return
         # Destroying twice, or after blade's own --timeout ended it, or an experiment whose create
         # never got as far as a record, is not a failure: ask blade what it knows of the UID.
-        env, status_failure = self.answer(["status", "--uid", uid])
+        env, status_failure = cli.answer(["status", "--uid", uid])
         if env is not None and not env.success and "not found" in env.error.lower():
             return
         ended = env is not None and isinstance(env.result, dict) and str(env.result.get("Status")) in ENDED

@@ -238,6 +238,9 @@ def _main_port(cfg: EnvConfig, name: str) -> int:
 
 def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
     """Undo every recorded fault, stop everything, unmount the store; return what is still alive."""
+    from bridge.env import supervisor  # here, not at the top: `python -m bridge.env.supervisor` imports this package
+
+    supervisor.stop_all(cfg)  # a host supervisor must not restart what `down` stops
     for fault_id in faultlog.active_ids(cfg):
         say(f"taking back fault {fault_id}")
         try:

@@ -111,7 +111,10 @@ def preflight(drill: Drill) -> str | None:
         return _local_targets_down(drill)
     if drill.engine != "blade" or not drill.targets.services:
         return _kubernetes_targets(drill)
-    return None
+    from bridge.engines import blade_host
+
+    # blade on a host: when the embedded environment is that host, check it like the local engine does
+    return blade_host.embedded_preflight(list(drill.targets.services)) if blade_host.plays_host() else None
 
 
 def _local_targets_down(drill: Drill) -> str | None:
@@ -234,7 +237,11 @@ def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
     if drill.engine == "local":
         return local_collectors(drill, run_dir)
     if drill.engine == "blade" and drill.targets.services:
-        return [host_collector(run_dir)]  # blade on a host: nothing of ours to scrape there but the probe's machine
+        from bridge.engines.blade_host import plays_host
+
+        # blade on a host: the embedded environment's endpoints and logs when it is that host,
+        # else nothing of ours to scrape there but the probe's machine
+        return local_collectors(drill, run_dir) if plays_host() else [host_collector(run_dir)]
     return kubernetes_collectors(drill, run_dir)
 
 

@@ -54,7 +54,8 @@ NEWER = {
 def answer(code: int, success: bool, *, result: Any = None, error: str = "", rc: int = 0) -> None:
     body: dict[str, Any] = {"code": code, "success": success}
     body["result" if success else "error"] = result if success else error
-    print(json.dumps(body))
+    # as blade 1.8.0 does: success on stdout, a failure it found on stderr
+    print(json.dumps(body), file=sys.stdout if success else sys.stderr)
     sys.exit(rc)
 
 
