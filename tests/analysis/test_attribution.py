@@ -22,8 +22,8 @@ from bridge.analysis.windows import find_windows
 from bridge.analysis.windowstats import window_stats
 
 SLO = {"success_ratio_min": 0.99, "latency_p95_ms_max": 500, "visibility_s_max": 5}
-SLOW = Profile(visibility_ms=2500.0)  # healthy: items show after ~2.5 s, within the 5 s bound
-SLOW_CUT = Profile(visibility_ms=2500.0, consuming=False)  # the fault: the consumer stops consuming
+SLOW = Profile(visibility_ms=2200.0)  # healthy: items show after ~2.2 s (p99.9 4.7 s), within the 5 s bound
+SLOW_CUT = Profile(visibility_ms=2200.0, consuming=False)  # the fault: the consumer stops consuming
 BASELINES = [15.0, 30.0, 60.0, 120.0, 300.0]
 
 
@@ -55,7 +55,7 @@ def test_the_same_path_never_cut_is_weak(tmp_path: Path, baseline_s: float) -> N
     assert a.decision.recovered is True
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(baseline_s=st.floats(15.0, 300.0), seed=st.integers(0, 2**16), cut=st.booleans())
 def test_any_baseline_from_15_s_to_5_min_gives_the_known_verdict(baseline_s: float, seed: int, cut: bool) -> None:
     import tempfile
