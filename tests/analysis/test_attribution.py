@@ -58,7 +58,7 @@ def test_the_same_path_never_cut_is_weak(tmp_path: Path, baseline_s: float) -> N
     assert a.decision.recovered is True
 
 
-@settings(max_examples=12, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(baseline_s=st.floats(15.0, 300.0), seed=st.integers(0, 2**16), cut=st.booleans())
 def test_any_baseline_from_15_s_to_5_min_gives_the_known_verdict(baseline_s: float, seed: int, cut: bool) -> None:
     import tempfile
