@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 
 from bridge.env import default_config, down, status, up
+from bridge.env.userapp import load_app
 from bridge.errors import EnvironmentError_
 
 
@@ -29,7 +31,7 @@ def _print_status(info: dict[str, object]) -> None:
 
 @click.group("env")
 def env() -> None:
-    """The embedded environment: RocketMQ 5, Redis, Toxiproxy and the demo shop, on loopback."""
+    """The embedded environment on loopback: RocketMQ 5, Redis, Toxiproxy, the demo apps, Prometheus."""
 
 
 @env.command("up")
@@ -39,9 +41,19 @@ def env() -> None:
     default=None,
     help="Default: $MQDRILL_STATE or .state/env.",
 )
-def env_up(state_dir: str | None) -> int:
+@click.option(
+    "--app",
+    "app_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A YAML file naming one more application to start (argv list, port, health path); or $MQDRILL_APP.",
+)
+def env_up(state_dir: str | None, app_file: str | None) -> int:
     """Start everything not yet running and wait until a message goes through."""
-    info = up(default_config(state_dir), say=lambda line: click.echo(line, err=True))
+    cfg = default_config(state_dir)
+    if app_file is not None:
+        cfg = replace(cfg, user_app=load_app(app_file))
+    info = up(cfg, say=lambda line: click.echo(line, err=True))
     _print_status(info)
     return 0
 

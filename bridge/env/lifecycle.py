@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.env import faultlog, netguard, procs, rocketmq, services, storefs
+from bridge.env import apps, faultlog, netguard, procs, rocketmq, services, storefs
 from bridge.env.config import HOST, SERVICES, EnvConfig
 from bridge.errors import EnvironmentError_, MqdrillError
 from bridge.toxiproxy import ToxiproxyClient
@@ -41,6 +41,7 @@ def _check_ports(cfg: EnvConfig) -> None:
         "proxy": ["proxy_grpc", "proxy_remoting"],
         "frontend": ["frontend"],
         "cartservice": ["cartservice"],
+        **{name: [name] for name in ("orders", "fulfillment", "notifier", "prometheus")},
     }
     clashes = []
     for service, names in owners.items():
@@ -180,6 +181,7 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
     _start_wait(cfg, ["cartservice", "frontend"], 30)
     seconds = message_round_trip(cfg)
     say(f"a message went frontend → broker → cartservice → redis in {seconds:.1f}s")
+    apps.up(cfg, say)  # the orders application, a user's own application, Prometheus
     return status(cfg)
 
 
@@ -218,6 +220,8 @@ def status(cfg: EnvConfig) -> dict[str, Any]:
         "urls": {
             "frontend": cfg.url("frontend"),
             "cartservice": cfg.url("cartservice"),
+            "orders": cfg.url("orders"),
+            "prometheus": cfg.url("prometheus"),
             "toxiproxy": cfg.toxiproxy_url,
             "broker_metrics": f"{cfg.url('broker_metrics')}/metrics",
         },  # fmt: skip
@@ -256,5 +260,5 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
         t.join()
     storefs.unmount(cfg.store_dir)
     netguard.open_(cfg)
-    left = [n for n in SERVICES if services.running(cfg, n) is not None]
+    left = [n for n in (*SERVICES, *cfg.services) if services.running(cfg, n) is not None]
     return left
