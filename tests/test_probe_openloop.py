@@ -120,7 +120,7 @@ def test_an_item_never_visible_fails_every_visibility_row_at_the_bound(shop: Fak
     assert len(visible) == len(adds) >= 10
     for row in visible:
         assert row["ok"] == "0" and row["latency_ms"] == "" and row["status"] == "200"
-        assert row["error"].startswith("not visible within 0.3s")
+        assert row["error"].startswith("not seen within 0.3s")
 
 
 def test_server_errors_fail_both_operations_with_the_status(shop: FakeShop, tmp_path: Path) -> None:

@@ -1,8 +1,8 @@
-"""What the probe needs to know, gathered from the drill's models into one frozen value.
+"""The demo shop probe's settings as one frozen value (the shop preset's knobs).
 
-The drill language (:mod:`bridge.spec.models`) says *what* to measure (rate, timeout, operations,
-channel, SLO); this adds what only the probe cares about (run id for unique users, the in-flight
-bound, the visibility polling schedule) with defaults derived from the drill.
+Kept for callers that think in shop terms (the bench, the older tests, drills written in the
+older ``steady_state.probe`` form): :meth:`ProbeConfig.probe_set` turns them into the preset's
+``http`` + ``eventually`` declarations (:mod:`bridge.probes.preset`), which is all the runner runs.
 """
 
 from __future__ import annotations
@@ -10,20 +10,17 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from bridge.probes.kinds.eventually import DEFAULT_POLL_S
+from bridge.probes.kinds.http import MAX_IN_FLIGHT_CAP
+from bridge.probes.probeset import ProbeSet
 from bridge.spec.models import Channel, Drill, Operation, Probe, Slo
 
-# Poll GET /cart soon after the add answers (visibility is usually a few ms over RocketMQ), then
-# back off so a cart that never shows the item costs ~10 requests/s per pending flow, not more.
-DEFAULT_POLL_DELAYS_S: tuple[float, ...] = (0.0, 0.005, 0.01, 0.02, 0.04, 0.08, 0.1)
-
-# Flows in flight above this are refused and recorded as failures (a bound on sockets and memory,
-# far above what an honest server needs, so it never turns the probe closed-loop in practice).
-MAX_IN_FLIGHT_CAP = 20_000
+DEFAULT_POLL_DELAYS_S = DEFAULT_POLL_S
 
 
 @dataclass(frozen=True)
 class ProbeConfig:
-    """One probe's settings. Build it with :meth:`from_models` or :meth:`from_drill`."""
+    """One shop probe's settings. Build it with :meth:`from_models` or :meth:`from_drill`."""
 
     frontend_url: str
     rate: float
@@ -81,3 +78,26 @@ class ProbeConfig:
         if self.max_in_flight is not None:
             return self.max_in_flight
         return min(MAX_IN_FLIGHT_CAP, math.ceil(self.rate * self.flow_bound_s * 1.5) + 100)
+
+    def probe_set(self, slo: Slo | None = None) -> ProbeSet:
+        """The preset's declarations for these settings (``slo``: the default objectives)."""
+        from bridge.probes.preset import shop_probes
+
+        declarations = shop_probes(
+            frontend_url=self.base_url,
+            rate=self.rate,
+            timeout_s=self.timeout_s,
+            operations=self.operations,
+            channel=self.channel,
+            visibility_s_max=self.visibility_s_max,
+            product_id=self.product_id,
+            max_in_flight=self.max_in_flight,
+            poll_delays_s=self.poll_delays_s,
+        )
+        base = slo or Slo()
+        return ProbeSet(
+            declarations,
+            run_id=self.run_id,
+            channel=self.channel,
+            slo=base.model_copy(update={"visibility_s_max": self.visibility_s_max}),
+        )

@@ -1,8 +1,8 @@
 """The probe seen from the runner's main thread: start, read live stats, stop.
 
-The probe runs its own asyncio loop in a daemon thread, so the runner's main thread stays free
-for signals, the guard and the progress display. :func:`steady_state_check` is the preflight:
-a short probe judged against the drill's SLO.
+The probes run in their own asyncio loop (:class:`bridge.probes.host.ProbeHost`) in a daemon
+thread, so the runner's main thread stays free for signals, the guard and the progress display.
+:func:`steady_state_check` is the preflight: a short probe judged against each operation's objective.
 """
 
 from __future__ import annotations
@@ -18,21 +18,27 @@ from types import TracebackType
 
 from bridge.errors import EnvironmentError_
 from bridge.probes.config import ProbeConfig
-from bridge.probes.openloop import OpenLoop, Outcome
+from bridge.probes.host import ProbeHost
+from bridge.probes.openloop import Outcome
+from bridge.probes.probeset import ProbeSet
 from bridge.probes.rows import BackgroundCsvSink
 from bridge.probes.stats import LiveStats, ProbeStats
 from bridge.spec.models import Slo
 
 
-class ProbeRunner:
-    """Open-loop probe in a background thread, writing ``probe.csv`` (when a path is given)."""
+def as_probe_set(probes: ProbeSet | ProbeConfig, slo: Slo | None = None) -> ProbeSet:
+    return probes.probe_set(slo) if isinstance(probes, ProbeConfig) else probes
 
-    def __init__(self, config: ProbeConfig, csv_path: Path | None = None) -> None:
-        self.config = config
+
+class ProbeRunner:
+    """The drill's probes in a background thread, writing ``probe.csv`` (when a path is given)."""
+
+    def __init__(self, probes: ProbeSet | ProbeConfig, csv_path: Path | None = None) -> None:
+        self.probes = as_probe_set(probes)
         self.csv_path = csv_path
         self._stats = LiveStats()
         self._sink: BackgroundCsvSink | None = None
-        self._probe: OpenLoop | None = None
+        self._host: ProbeHost | None = None
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._ready = threading.Event()
@@ -40,14 +46,18 @@ class ProbeRunner:
         self._crash: BaseException | None = None
 
     def start(self, *, ready_timeout_s: float | None = None) -> str:
-        """Start probing; return the product id used. Raises :class:`EnvironmentError_` if the shop is unreachable."""
+        """Start probing; return what setup found (e.g. the shop's product id).
+
+        Raises :class:`EnvironmentError_` if a probe cannot start (its application is unreachable).
+        """
         if self._thread is not None:
             raise RuntimeError("probe already started")
         self._sink = BackgroundCsvSink(self.csv_path) if self.csv_path is not None else None
-        self._probe = OpenLoop(self.config, stats=self._stats, sink=self._sink)
+        p = self.probes
+        self._host = ProbeHost(p.declarations, run_id=p.run_id, channel=p.channel, stats=self._stats, sink=self._sink)
         self._thread = threading.Thread(target=self._thread_main, name="mqdrill-probe", daemon=True)
         self._thread.start()
-        wait = self.config.timeout_s + 5.0 if ready_timeout_s is None else ready_timeout_s
+        wait = p.start_bound_s if ready_timeout_s is None else ready_timeout_s
         if not self._ready.wait(wait):
             self.stop()
             raise EnvironmentError_(f"probe did not start within {wait:g}s")
@@ -55,7 +65,7 @@ class ProbeRunner:
             self._thread.join()
             self._close_sink()
             raise EnvironmentError_(f"probe cannot start: {self._start_error}")
-        return self._probe.outcome.product_id or ""
+        return self._host.outcome.product_id or self._host.outcome.ready
 
     def stats(self, window_s: float = 10.0) -> ProbeStats:
         """Per-operation success ratio and latency over the last ``window_s`` seconds (``inf``: all)."""
@@ -63,18 +73,18 @@ class ProbeRunner:
 
     def stop(self, *, drain_s: float | None = None) -> Outcome:
         """Stop scheduling, let flows in flight finish (at most ``drain_s``, default their own bound), close the CSV."""
-        probe, thread, loop = self._probe, self._thread, self._loop
-        if probe is None or thread is None:
+        host, thread, loop = self._host, self._thread, self._loop
+        if host is None or thread is None:
             raise RuntimeError("probe not started")
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop already finished (start failure)
-                loop.call_soon_threadsafe(probe.request_stop, drain_s)
-        bound = self.config.flow_bound_s + 5.0 if drain_s is None else drain_s + 5.0
+                loop.call_soon_threadsafe(host.request_stop, drain_s)
+        bound = host.flow_bound_s + 5.0 if drain_s is None else drain_s + 5.0
         thread.join(bound)
         self._close_sink()
         if self._crash is not None:
             raise RuntimeError(f"probe loop failed: {self._crash!r}") from self._crash
-        return probe.outcome
+        return host.outcome
 
     def __enter__(self) -> ProbeRunner:
         self.start()
@@ -91,11 +101,11 @@ class ProbeRunner:
             self._on_ready(None, f"probe loop failed: {exc!r}")
 
     async def _main(self) -> None:
-        assert self._probe is not None
+        assert self._host is not None
         self._loop = asyncio.get_running_loop()
-        await self._probe.run(on_ready=self._on_ready)
+        await self._host.run(on_ready=self._on_ready)
 
-    def _on_ready(self, product: str | None, error: str | None) -> None:
+    def _on_ready(self, found: str | None, error: str | None) -> None:
         if not self._ready.is_set():
             self._start_error = error
             self._ready.set()
@@ -108,28 +118,27 @@ class ProbeRunner:
 
 @dataclass(frozen=True)
 class SteadyStateCheck:
-    """The preflight's answer: whether the SLO held, why not, and the figures it judged."""
+    """The preflight's answer: whether the objectives held, why not, and the figures it judged."""
 
     held: bool
     reasons: tuple[str, ...]
     stats: ProbeStats | None
 
 
-def preflight_duration_s(config: ProbeConfig, slo: Slo) -> float:
-    """Long enough to collect ``slo.min_samples`` per operation, at least 3 s."""
-    return max(3.0, math.ceil(slo.min_samples / config.rate) + 1.0)
+def preflight_duration_s(probes: ProbeSet | ProbeConfig, slo: Slo | None = None) -> float:
+    """Long enough to collect every operation's ``min_samples``, at least 3 s."""
+    p = as_probe_set(probes, slo)
+    need = max(p.max_min_samples, slo.min_samples if slo is not None else 0)
+    return max(3.0, math.ceil(need / p.rate) + 1.0)
 
 
 def steady_state_check(
-    config: ProbeConfig, duration_s: float | None, slo: Slo, *, csv_path: Path | None = None
+    probes: ProbeSet | ProbeConfig, duration_s: float | None, slo: Slo | None = None, *, csv_path: Path | None = None
 ) -> SteadyStateCheck:
-    """Probe for ``duration_s`` (None: :func:`preflight_duration_s`), drain, and judge against ``slo``.
-
-    Success ratio applies to every operation; the p95 latency bound to ``add_to_cart`` (the
-    ``cart_visible`` latency is the visibility delay, already judged against its own bound).
-    """
-    duration = preflight_duration_s(config, slo) if duration_s is None else duration_s
-    runner = ProbeRunner(config, csv_path)
+    """Probe for ``duration_s`` (None: :func:`preflight_duration_s`), drain, and judge each operation."""
+    p = as_probe_set(probes, slo)
+    duration = preflight_duration_s(p) if duration_s is None else duration_s
+    runner = ProbeRunner(p, csv_path)
     try:
         runner.start()
     except EnvironmentError_ as exc:
@@ -137,22 +146,27 @@ def steady_state_check(
     time.sleep(duration)
     runner.stop()
     stats = runner.stats(math.inf)
-    return SteadyStateCheck(not (reasons := judge(stats, config, slo)), tuple(reasons), stats)
+    return SteadyStateCheck(not (reasons := judge(stats, p)), tuple(reasons), stats)
 
 
-def judge(stats: ProbeStats, config: ProbeConfig, slo: Slo) -> list[str]:
-    """Reasons the SLO did not hold over ``stats`` (empty when it held)."""
+def judge(stats: ProbeStats, probes: ProbeSet | ProbeConfig, slo: Slo | None = None) -> list[str]:
+    """Reasons the objectives did not hold over ``stats`` (empty when they held).
+
+    Success ratio applies to every operation; the p95 latency bound to "latency" operations (a
+    "delay" operation's figure is the eventual delay, already judged per row against its bound).
+    """
     reasons: list[str] = []
-    for op in config.operations:
+    for op, o in as_probe_set(probes, slo).objectives().items():
         figures = stats.op(op)
-        if figures.count < slo.min_samples:
-            reasons.append(f"{op}: only {figures.count} samples, need {slo.min_samples}")
+        if figures.count < o.min_samples:
+            reasons.append(f"{op}: only {figures.count} samples, need {o.min_samples}")
             continue
         ratio = figures.success_ratio or 0.0
-        if ratio < slo.success_ratio_min:
-            reasons.append(f"{op}: success ratio {ratio:.3f} < {slo.success_ratio_min:g}")
-        if op == "add_to_cart" and figures.p95_ms is not None and figures.p95_ms > slo.latency_p95_ms_max:
-            reasons.append(f"{op}: p95 latency {figures.p95_ms:.0f} ms > {slo.latency_p95_ms_max:g} ms")
+        if ratio < o.success_ratio_min:
+            reasons.append(f"{op}: success ratio {ratio:.3f} < {o.success_ratio_min:g}")
+        limit = o.latency_p95_ms_max
+        if limit is not None and figures.p95_ms is not None and figures.p95_ms > limit:
+            reasons.append(f"{op}: p95 latency {figures.p95_ms:.0f} ms > {limit:g} ms")
     if stats.overflow:
         reasons.append(f"{stats.overflow} requests refused: too many in flight")
     return reasons

@@ -44,6 +44,8 @@ class _Aborted(Exception):
 
 
 def run_meta(resolved: ResolvedDrill, drill: Drill) -> dict[str, Any]:
+    from bridge.probes.probeset import objectives_for
+
     catalog = load_catalog()
     scenario = catalog.scenario(drill.scenario)
     return {
@@ -53,11 +55,14 @@ def run_meta(resolved: ResolvedDrill, drill: Drill) -> dict[str, Any]:
         "causes": [f.cause for f in resolved.faults],
         "engine": drill.engine,
         "app": drill.app,
-        "dependency": resolved.component,
+        "dependency": drill.dependency or resolved.component,
         "component": resolved.component,
         "channel": drill.channel,
         "expected": drill.expected,
         "slo": drill.steady_state.slo.model_dump(),
+        # Each operation's own bar (success, latency p95 or eventual delay, lag); readers of older
+        # run directories without it fall back to `slo` for every operation.
+        "objectives": objectives_for(drill),
         "windows": {
             "baseline_s": drill.windows.baseline,
             "fault_s": drill.windows.fault,

@@ -21,17 +21,18 @@ KUBERNETES_ENGINES = ("chaosmesh", "chaosblade", "blade")
 
 
 class ProbeAdapter:
-    """The probe as the runner sees it: live stats folded to the worst operation."""
+    """The drill's probes as the runner sees it: live stats folded to the worst operation."""
 
     def __init__(self, drill: Drill, run_dir: Path) -> None:
-        from bridge.probes.config import ProbeConfig
+        from bridge.probes.probeset import probe_set
         from bridge.probes.runner import ProbeRunner
 
-        run_id = _run_id(run_dir)
-        self.config = ProbeConfig.from_drill(drill, run_id=run_id)
-        self.slo = drill.steady_state.slo
-        self.runner = ProbeRunner(self.config, run_dir / "probe.csv")
-        self.ops = tuple(drill.steady_state.probe.operations)
+        self.probes = probe_set(drill, run_id=_run_id(run_dir))
+        self.runner = ProbeRunner(self.probes, run_dir / "probe.csv")
+        infos = self.probes.operations()
+        self.ops = tuple(i.name for i in infos)
+        # The latency shown and guarded is the first answer-time operation's (a delay is not a latency).
+        self.latency_op = next((i.name for i in infos if i.measure == "latency"), self.ops[0] if self.ops else "")
 
     def start(self) -> None:
         self.runner.start()
@@ -40,18 +41,18 @@ class ProbeAdapter:
         snap = self.runner.stats(window_s)
         figures = [snap.op(op) for op in self.ops]
         ratios = [f.success_ratio for f in figures if f.success_ratio is not None]
-        first = figures[0]
-        return LiveStats(count=first.count, success_ratio=min(ratios) if ratios else None, p95_ms=first.p95_ms)
+        lat = snap.op(self.latency_op)
+        return LiveStats(count=lat.count, success_ratio=min(ratios) if ratios else None, p95_ms=lat.p95_ms)
 
     def check_s(self) -> float:
         from bridge.probes.runner import preflight_duration_s
 
-        return preflight_duration_s(self.config, self.slo)
+        return preflight_duration_s(self.probes)
 
     def check(self) -> str | None:
         from bridge.probes.runner import judge
 
-        reasons = judge(self.runner.stats(math.inf), self.config, self.slo)
+        reasons = judge(self.runner.stats(math.inf), self.probes)
         return "; ".join(reasons) if reasons else None
 
     def stop(self) -> None:

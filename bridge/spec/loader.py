@@ -15,6 +15,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bridge.errors import DrillFileError
+from bridge.probes.contract import ProbeFieldError
+from bridge.probes.registry import kinds as probe_kinds
 from bridge.spec import models
 from bridge.spec.models import API_VERSION, Drill, Suite
 
@@ -27,6 +29,8 @@ PATTERN_WORDS = {
     models.SLUG: "a name: lowercase letters, digits and '-'",
     models.JAVA_CLASS: "a Java class name such as 'java.lang.RuntimeException'",
     models.IFACE: "a network interface name such as 'eth0'",
+    models.HTTP_URL: "an http(s) URL such as 'http://127.0.0.1:8080' or 'https://shop.example/api'",
+    models.IDENT: "a name: a letter, then letters, digits, '_' or '-', at most 63",
 }
 
 MAX_FILE_BYTES = 1024 * 1024
@@ -149,8 +153,18 @@ def _validation_error(exc: ValidationError, root: yaml.Node, file: str) -> Drill
     errors = exc.errors(include_url=False)
     first = errors[0]
     loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+    # A probe kind's declaration is one union member named by its `kind`: drop that tag from the path.
+    loc = tuple(p for p in loc if not (isinstance(p, str) and p in probe_kinds()))
     msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "string_pattern_mismatch":
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, ProbeFieldError):
+        loc, msg = (*loc, *cause.loc), cause.message
+    elif first["type"] == "union_tag_invalid":
+        tag = (first.get("ctx") or {}).get("tag")
+        loc, msg = (*loc, "kind"), f"unknown probe kind {tag!r}; known: {', '.join(sorted(probe_kinds()))}"
+    elif first["type"] == "union_tag_not_found":
+        loc, msg = (*loc, "kind"), f"a probe needs a `kind`; known: {', '.join(sorted(probe_kinds()))}"
+    elif first["type"] == "string_pattern_mismatch":
         pattern = str((first.get("ctx") or {}).get("pattern", ""))
         allowed = PATTERN_WORDS.get(pattern, f"text matching {pattern}")
         msg = f"{_short(first.get('input'))} is not allowed here; expected {allowed}"

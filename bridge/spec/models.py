@@ -11,60 +11,58 @@ metacharacters never get past loading. Defaults fit the demo shop, so a drill ca
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from bridge.spec.units import parse_duration_s
+from bridge.probes.contract import ProbeDeclaration, ProbeFieldError, Scope
+from bridge.probes.registry import declaration_union
+from bridge.spec.base import (
+    DNS_LABEL,
+    DNS_SUBDOMAIN,
+    HTTP_URL,
+    IDENT,
+    IFACE,
+    JAVA_CLASS,
+    LABEL_KEY,
+    LABEL_VALUE,
+    SLUG,
+    Duration,
+    Ident,
+    Name,
+    Strict,
+)
+from bridge.spec.base import seconds as _seconds
 
 API_VERSION = "mqdrill/v1"
-
-# Kubernetes name rules (DNS-1123); label keys may carry a DNS-subdomain prefix.
-DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
-DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"
-LABEL_KEY = r"^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$"
-LABEL_VALUE = r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$"
-SLUG = r"^[a-z0-9]([-a-z0-9]{0,62})$"
-JAVA_CLASS = r"^[A-Za-z_$][A-Za-z0-9_$]*(\.[A-Za-z_$][A-Za-z0-9_$]*){0,30}$"
-IFACE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$"
-
-# A duration: a number of seconds or text like "30s", "5m", "250ms" (validators parse and bound it).
-Duration = Annotated[
-    float,
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "minimum": 0},
-                {"type": "string", "pattern": r"^(\d+h)?(\d+m)?(\d+s)?(\d+ms)?$"},
-            ],
-            "description": "seconds, or text like '30s', '5m', '1h30m', '250ms'",
-        }
-    ),
+__all__ = [
+    "DNS_LABEL",
+    "DNS_SUBDOMAIN",
+    "HTTP_URL",
+    "IDENT",
+    "IFACE",
+    "JAVA_CLASS",
+    "LABEL_KEY",
+    "LABEL_VALUE",
+    "SLUG",
+    "Duration",
+    "Ident",
+    "Name",
+    "Strict",
 ]
-Name = Annotated[str, Field(pattern=SLUG, max_length=63)]
+
 Namespace = Annotated[str, Field(pattern=DNS_LABEL, max_length=63)]
 PodName = Annotated[str, Field(pattern=DNS_SUBDOMAIN, max_length=253)]
 LabelKey = Annotated[str, Field(pattern=LABEL_KEY, max_length=317)]
 LabelValue = Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]
-Service = Literal["namesrv", "broker", "proxy", "frontend", "cartservice", "redis"]
+# A service of the embedded environment (namesrv, broker, proxy, frontend, cartservice, redis, or one
+# the user added): a free name, checked against what the environment runs before a local fault.
+Service = Ident
 EngineName = Literal["chaosmesh", "chaosblade", "blade", "local"]
 Channel = Literal["rocketmq", "http"]
 Strength = Literal["strong", "weak", "unknown"]
 Operation = Literal["add_to_cart", "cart_visible"]
 DEFAULT_OPERATIONS: tuple[Operation, ...] = ("add_to_cart", "cart_visible")
-
-
-class Strict(BaseModel):
-    """Base of every model: unknown keys are refused, values are not coerced across types."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _seconds(value: Any, *, minimum: float, field_name: str) -> float:
-    seconds = parse_duration_s(value)
-    if seconds < minimum:
-        raise ValueError(f"{field_name} must be at least {minimum:g}s, got {value!r}")
-    return seconds
 
 
 class Targets(Strict):
@@ -93,8 +91,8 @@ class FaultParams(Strict):
     direction: Literal["to", "from", "both"] = Field(
         default="both", description="network faults: traffic to the component, from it, or both"
     )
-    client: Literal["frontend", "cartservice", "all"] = Field(
-        default="all", description="which client's path a network or client fault hits"
+    client: Ident = Field(
+        default="all", description="which client application's path a network or client fault hits ('all': every one)"
     )
     restart_after: Duration = Field(default=10.0, description="pod-kill on the local engine: restart after this delay")
     fill_percent: int = Field(default=97, ge=50, le=100)
@@ -147,9 +145,53 @@ class Slo(Strict):
     min_samples: int = Field(default=30, ge=1, le=10_000_000)
 
 
+if TYPE_CHECKING:
+    AnyProbe = ProbeDeclaration
+else:  # the discriminated union of every registered kind's declaration (bridge/probes/registry.py)
+    AnyProbe = declaration_union()
+
+
 class SteadyState(Strict):
-    probe: Probe = Field(default_factory=Probe)
-    slo: Slo = Field(default_factory=Slo)
+    """What the business must keep doing: ``probes`` (any kinds; see docs/drill-language.md), each
+    operation held to its own ``objective``, by default to ``slo``.
+
+    Without ``probes``, the demo shop preset applies, tuned by the older ``probe`` block.
+    """
+
+    probe: Probe = Field(default_factory=Probe, description="the demo shop preset's knobs (when `probes` is empty)")
+    slo: Slo = Field(default_factory=Slo, description="the default objective of every operation")
+    probes: list[AnyProbe] = Field(default_factory=list, max_length=20, description="the probes, of any kind")
+
+    @model_validator(mode="after")
+    def _probes_fit_together(self) -> SteadyState:
+        if self.probes and "probe" in self.model_fields_set:
+            raise ValueError("give either `probe` (the demo shop preset) or `probes`, not both")
+        check_probes(self.probes)
+        return self
+
+
+def check_probes(probes: list[Any]) -> None:
+    """Operation names are unique across probes, and each probe's cross-references resolve.
+
+    A problem raises :class:`ProbeFieldError` located at ``probes[i].<field>``.
+    """
+    owner: dict[str, ProbeDeclaration] = {}
+    ops = {}
+    for i, decl in enumerate(probes):
+        for info in decl.measured():
+            if info.name in owner:
+                raise ProbeFieldError(("probes", i, "name"), f"operation {info.name!r} is measured by two probes")
+            owner[info.name] = decl
+            ops[info.name] = info
+        for name in decl.values_after():  # steps that write no row can still be followed
+            owner.setdefault(name, decl)
+    values_after = {op: known for decl in probes for op, known in decl.values_after().items()}
+    scope = Scope(operations=ops, values_after=values_after, owner=owner)
+    for i, decl in enumerate(probes):
+        try:
+            decl.cross_check(scope)
+        except ProbeFieldError as exc:
+            raise ProbeFieldError(("probes", i, *exc.loc), exc.message) from None
 
 
 class Guard(Strict):
@@ -183,7 +225,10 @@ class Drill(Strict):
     scenario: Name
     causes: list[Name] = Field(default_factory=list, max_length=5, description="default: the scenario's first cause")
     engine: EngineName = "local"
-    app: Literal["frontend", "cartservice"] = Field(default="frontend", description="the application judged")
+    app: Ident = Field(default="frontend", description="the application judged (a name you choose)")
+    dependency: Ident | None = Field(
+        default=None, description="the dependency judged, as reports name it; default: the scenario's component"
+    )
     channel: Channel = "rocketmq"
     targets: Targets = Field(default_factory=Targets)
     params: FaultParams = Field(default_factory=FaultParams)

@@ -1,0 +1,1 @@
+"""The built-in probe kinds, one module each (see :mod:`bridge.probes.contract`)."""
