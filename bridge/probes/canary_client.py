@@ -85,6 +85,10 @@ class RocketmqCanaryClient:
         return ClientConfiguration(self.endpoint, Credentials(), request_timeout=self.request_timeout_s)
 
     def start(self) -> None:
+        """Check that a RocketMQ 5 proxy answers, then start the producer and the consumer."""
+        problem = check_proxy(self.endpoint)
+        if problem is not None:
+            raise CanaryClientError(problem)
         from rocketmq import FilterExpression, Producer, SimpleConsumer
 
         try:

@@ -51,12 +51,18 @@ def parse_body(raw: bytes) -> tuple[str, int] | None:
 
 @dataclass
 class CanaryLedger:
-    """Which messages are out and what rows they produced; the driver calls it under one lock."""
+    """Which messages are out and what rows they produced; used from one thread (the probe's loop).
+
+    A message can be received before its send call has returned (the consumer is fast, the
+    producer's answer slow): it is kept as *early* and completed when the send returns.
+    """
 
     run_id: str
     bound_s: float
     name: str = "canary"
     pending: dict[int, Pending] = field(default_factory=dict)
+    early: dict[int, float] = field(default_factory=dict)  # seq -> when it was received
+    done: set[int] = field(default_factory=set)
     foreign: int = 0  # messages received that were not ours (earlier runs, other writers)
     duplicates: int = 0  # ours, received again (a lost ack): counted once
 
@@ -69,39 +75,53 @@ class CanaryLedger:
         return f"{self.name}_delivery"
 
     def sent(self, seq: int, t: float, sent: float, latency_ms: float) -> list[ProbeRow]:
+        rows = [ProbeRow(t, sent, latency_ms, True, self.send_op, MODE)]
         self.pending[seq] = Pending(t, sent)
-        return [ProbeRow(t, sent, latency_ms, True, self.send_op, MODE)]
+        if seq in self.early:
+            rows += self._delivered(seq, self.early.pop(seq))
+        return rows
 
-    def send_failed(self, t: float, sent: float | None, error: str) -> list[ProbeRow]:
+    def send_failed(self, seq: int, t: float, sent: float | None, error: str) -> list[ProbeRow]:
+        self.early.pop(seq, None)  # a send that timed out may still have reached the broker: not counted
+        self.done.add(seq)
         return [
             ProbeRow(t, sent, None, False, self.send_op, MODE, None, error),
             ProbeRow(t, None, None, False, self.delivery_op, MODE, None, f"send failed: {error}"),
         ]
 
     def received(self, raw: bytes, now: float) -> list[ProbeRow]:
-        """Rows for one received message (none if it is not ours or was counted already)."""
+        """Rows for one received message (none if it is not ours, was counted, or is early)."""
         parsed = parse_body(raw)
         if parsed is None or parsed[0] != self.run_id:
             self.foreign += 1
             return []
-        item = self.pending.pop(parsed[1], None)
-        if item is None:
+        seq = parsed[1]
+        if seq in self.pending:
+            return self._delivered(seq, now)
+        if seq in self.done or seq in self.early:
             self.duplicates += 1
-            return []
+        else:
+            self.early[seq] = now
+        return []
+
+    def _delivered(self, seq: int, now: float) -> list[ProbeRow]:
+        item = self.pending.pop(seq)
+        self.done.add(seq)
         delay_ms = max(0.0, (now - item.sent) * 1000.0)
         ok = delay_ms <= self.bound_s * 1000.0
         error = "" if ok else f"delivered after {delay_ms / 1000:.3f}s > {self.bound_s:g}s"
         return [ProbeRow(item.t, item.sent, delay_ms, ok, self.delivery_op, MODE, None, error)]
 
+    def give_up(self, seq: int) -> list[ProbeRow]:
+        """The failure row of a message still missing when its bound has passed (else nothing)."""
+        item = self.pending.pop(seq, None)
+        if item is None:
+            return []
+        self.done.add(seq)
+        why = f"not delivered within {self.bound_s:g}s"
+        return [ProbeRow(item.t, item.sent, None, False, self.delivery_op, MODE, None, why)]
+
     def expire(self, now: float) -> list[ProbeRow]:
         """Failure rows for every message still missing a bound after its send."""
         late = sorted(seq for seq, p in self.pending.items() if now - p.sent > self.bound_s)
-        rows = []
-        for seq in late:
-            item = self.pending.pop(seq)
-            why = f"not delivered within {self.bound_s:g}s"
-            rows.append(ProbeRow(item.t, item.sent, None, False, self.delivery_op, MODE, None, why))
-        return rows
-
-    def oldest_sent(self) -> float | None:
-        return min((p.sent for p in self.pending.values()), default=None)
+        return [row for seq in late for row in self.give_up(seq)]

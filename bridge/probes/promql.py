@@ -160,7 +160,7 @@ def query_range(base: str, query: str, *, start: float, end: float, step_s: floa
 
 def steps(start: float, end: float, step_s: float) -> list[float]:
     """The evaluation times Prometheus uses for ``start..end`` at ``step`` (start, start+step, …)."""
-    n = int(math.floor((end - start) / step_s + 1e-9)) + 1 if end >= start else 0
+    n = int(math.floor((end - start) / step_s + 1e-6)) + 1 if end >= start else 0
     return [round(start + i * step_s, 3) for i in range(n)]
 
 
@@ -190,12 +190,14 @@ def rows_for(sli: Sli, result: Any, *, start: float, end: float, step_s: float) 
     return rows
 
 
-def collect(base: str, slis: list[Sli], *, start: float, end: float, step_s: float) -> list[ProbeRow]:
+def collect(
+    base: str, slis: list[Sli], *, start: float, end: float, step_s: float, timeout_s: float = 10.0
+) -> list[ProbeRow]:
     """Rows of every SLI over ``start..end``; a query Prometheus refuses leaves one failure row."""
     out: list[ProbeRow] = []
     for sli in slis:
         try:
-            result = query_range(base, sli.query, start=start, end=end, step_s=step_s)
+            result = query_range(base, sli.query, start=start, end=end, step_s=step_s, timeout_s=timeout_s)
         except PromQueryError as exc:
             out.append(ProbeRow(end, None, None, False, sli.name, MODE, None, f"query failed: {exc}"))
             continue

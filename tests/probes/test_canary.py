@@ -6,17 +6,20 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.errors import InputError
-from bridge.probes.canary import CanaryConfig, CanaryProbe, preflight
-from bridge.probes.canary_client import check_proxy
+from bridge.errors import DrillFileError
+from bridge.probes.canary_client import CanaryClientError, RocketmqCanaryClient, check_proxy
 from bridge.probes.canary_core import CanaryLedger, body_of
+from bridge.probes.kinds.rocketmq_canary import CanaryDriver
 from bridge.probes.rows import ProbeRow
+from bridge.spec.loader import parse_document
 from tests.probes.fake_canary import FakeRocketmq
+from tests.probes.hosting import run_probes
 
 
 class ListSink:
@@ -61,7 +64,7 @@ def test_late_and_missing_messages_fail_and_foreign_or_repeated_ones_are_not_cou
 
 def test_a_failed_send_fails_its_delivery_too() -> None:
     ledger = CanaryLedger("r", bound_s=1.0, name="orders_canary")
-    send, delivery = ledger.send_failed(5.0, 5.01, "UNAVAILABLE")
+    send, delivery = ledger.send_failed(0, 5.0, 5.01, "UNAVAILABLE")
     assert (send.op, send.ok, send.sent, send.error) == ("orders_canary_send", False, 5.01, "UNAVAILABLE")
     assert (delivery.op, delivery.ok, delivery.sent) == ("orders_canary_delivery", False, None)
     assert delivery.error == "send failed: UNAVAILABLE"
@@ -72,26 +75,25 @@ def test_a_failed_send_fails_its_delivery_too() -> None:
     st.randoms(use_true_random=False),
 )
 def test_every_send_has_exactly_one_delivery_row_whatever_the_order(
-    plan: list[tuple[bool, int, float]], rnd: object
+    plan: list[tuple[bool, int, float]], rnd: Any
 ) -> None:
-    """Whatever fails, repeats or arrives out of order, each send yields one send and one delivery row."""
-    import random
-
-    assert isinstance(rnd, random.Random)
+    """Whatever fails, repeats, or arrives before its send returned, each send yields one send and one delivery row."""
     ledger = CanaryLedger("r", bound_s=2.0)
-    rows: list[ProbeRow] = []
-    receipts: list[tuple[float, bytes]] = []
+    events: list[tuple[str, int, float]] = []
     for seq, (ok, copies, delay) in enumerate(plan):
-        t = float(seq)
+        events.append(("send" if ok else "fail", seq, 0.0))
         if ok:
+            events += [("recv", seq, delay)] * copies
+    rnd.shuffle(events)
+    rows: list[ProbeRow] = []
+    for what, seq, delay in events:
+        t = float(seq)
+        if what == "send":
             rows += ledger.sent(seq, t, t, 1.0)
-            receipts += [(t + delay, body_of("r", seq, t))] * copies
+        elif what == "fail":
+            rows += ledger.send_failed(seq, t, t, "down")
         else:
-            rows += ledger.send_failed(t, t, "down")
-    rnd.shuffle(receipts)
-    for now, body in sorted(receipts, key=lambda r: r[0]):
-        rows += ledger.expire(now)
-        rows += ledger.received(body, now)
+            rows += ledger.received(body_of("r", seq, t), t + delay)
     rows += ledger.expire(float("inf"))
     sends = sorted(r.t for r in rows if r.op == "canary_send")
     deliveries = sorted(r.t for r in rows if r.op == "canary_delivery")
@@ -101,13 +103,44 @@ def test_every_send_has_exactly_one_delivery_row_whatever_the_order(
             assert r.latency_ms is not None and r.latency_ms <= 2000.0
 
 
-# ---------------------------------------------------------------- the probe against a fake RocketMQ
-def _run(fake: FakeRocketmq, *, seconds: float, bound: float = 0.5, during: object = None) -> ListSink:
+def test_a_message_received_before_its_send_returned_still_counts_once() -> None:
+    ledger = CanaryLedger("r", bound_s=5.0)
+    assert ledger.received(body_of("r", 7, 1.0), now=1.02) == []  # the consumer was faster than the producer's answer
+    send, delivery = ledger.sent(7, t=1.0, sent=1.0, latency_ms=40.0)
+    assert send.ok and delivery.ok and delivery.latency_ms == pytest.approx(20.0)
+    assert ledger.received(body_of("r", 7, 1.0), now=1.5) == [] and ledger.duplicates == 1
+
+
+# ---------------------------------------------------------------- the kind, hosted, against a fake RocketMQ
+CANARY = """
+apiVersion: mqdrill/v1
+kind: Drill
+scenario: broker-unavailable
+app: orders
+steady_state:
+  probes:
+    - kind: rocketmq-canary
+      name: canary
+      endpoint: 127.0.0.1:1
+      topic: T_ORDER
+      rate: 40
+      within: {within}
+"""
+
+
+def _drill(within: str = "1s") -> list[object]:
+    drill = parse_document(CANARY.format(within=within), "canary.yaml")
+    return list(drill.steady_state.probes)  # type: ignore[union-attr]
+
+
+def _run(fake: FakeRocketmq, *, seconds: float, within: str = "1s") -> ListSink:
     sink = ListSink()
-    probe = CanaryProbe(CanaryConfig("127.0.0.1:1", "T_ORDER", rate=40, delivery_bound_s=bound), fake, sink)
-    probe.start()
-    threading.Event().wait(seconds)
-    probe.stop()
+
+    def inject(drivers: list[object]) -> None:
+        assert isinstance(drivers[0], CanaryDriver)
+        drivers[0].client = fake
+
+    run_probes(_drill(within), sink, seconds=seconds, before=inject)
     assert fake.started and fake.closed
     return sink
 
@@ -131,18 +164,35 @@ def test_a_dead_proxy_fails_sends_and_deliveries_and_a_stuck_path_fails_deliveri
     assert {r.error for r in sink.of("canary_send")} == {"UNAVAILABLE: connection refused"}
     stuck = FakeRocketmq()
     stuck.swallow.set()
-    sink = _run(stuck, seconds=0.3, bound=0.2)
+    sink = _run(stuck, seconds=0.3, within="200ms")
     assert all(r.ok for r in sink.of("canary_send"))
     assert {r.error for r in sink.of("canary_delivery")} == {"not delivered within 0.2s"}
+    assert len(sink.of("canary_delivery")) == len(sink.of("canary_send"))
 
 
 # ---------------------------------------------------------------- refusals
-def test_configuration_problems_are_named() -> None:
-    bad = CanaryConfig("not a url", "T ORDER", tag="a||b", group="CID_ORDERS", rate=0)
-    text = "; ".join(bad.problems())
-    for fragment in ("endpoint:", "topic:", "tag:", "an application's consumer group", "rate:"):
-        assert fragment in text
-    assert CanaryConfig("127.0.0.1:8081", "T_ORDER").problems() == []
+@pytest.mark.parametrize(
+    ("line", "field", "problem"),
+    [
+        ("endpoint: http://proxy:8081", "endpoint", "is not host:port"),
+        ("endpoint: 'h:1;rm -rf /'", "endpoint", "is not host:port"),
+        ("group: CID_ORDERS", "group", "an application's consumer group"),
+        ("tag: 'a||b'", "tag", "not allowed here"),
+        ("topic: 'T ORDER'", "topic", "not allowed here"),
+    ],
+)
+def test_bad_canary_declarations_are_refused_with_file_line_and_field(line: str, field: str, problem: str) -> None:
+    key = line.split(":")[0]
+    text = "\n".join(
+        f"      {line}" if row.strip().startswith(key + ":") else row for row in CANARY.format(within="1s").splitlines()
+    )
+    if key not in ("endpoint", "topic"):
+        text += f"\n      {line}"
+    with pytest.raises(DrillFileError) as info:
+        parse_document(text, "bad.yaml")
+    err = info.value
+    assert err.file == "bad.yaml" and err.line is not None and err.field == f"steady_state.probes[0].{field}"
+    assert problem in err.problem
 
 
 @pytest.fixture
@@ -168,7 +218,7 @@ def _answer_once(server: socket.socket, reply: bytes) -> threading.Thread:
 
 def test_an_http2_server_passes_and_a_remoting_server_is_refused(listener: tuple[socket.socket, int]) -> None:
     server, port = listener
-    _answer_once(server, b"\x00\x00\x06\x04\x00\x00\x00\x00\x00" + b"\x00\x03\x00\x00\x00\x64").join(0)
+    _answer_once(server, b"\x00\x00\x06\x04\x00\x00\x00\x00\x00" + b"\x00\x03\x00\x00\x00\x64")
     assert check_proxy(f"127.0.0.1:{port}") is None
     # a RocketMQ remoting answer starts with a length and a header, not an HTTP/2 SETTINGS frame
     _answer_once(server, b'\x00\x00\x00\x2a\x00\x00\x00\x20{"code":1}')
@@ -176,10 +226,18 @@ def test_an_http2_server_passes_and_a_remoting_server_is_refused(listener: tuple
     assert problem is not None and "does not speak gRPC" in problem and "RocketMQ 5 proxy" in problem
 
 
-def test_preflight_refuses_a_closed_port_and_a_bad_endpoint(listener: tuple[socket.socket, int]) -> None:
+def test_the_real_client_refuses_a_closed_port_before_starting(listener: tuple[socket.socket, int]) -> None:
     server, port = listener
     server.close()
-    with pytest.raises(InputError, match="nothing answers at .* needs a RocketMQ 5 proxy"):
-        preflight(CanaryConfig(f"127.0.0.1:{port}", "T_ORDER"), timeout=1)
-    with pytest.raises(InputError, match="is not host:port"):
-        preflight(CanaryConfig("http://x/;rm -rf", "T_ORDER"))
+    client = RocketmqCanaryClient(f"127.0.0.1:{port}", "T_ORDER", "mqdrill-canary", "CID_MQDRILL_CANARY")
+    with pytest.raises(CanaryClientError, match="nothing answers at .* needs a RocketMQ 5 proxy"):
+        client.start()
+
+
+def test_a_probe_that_cannot_reach_a_proxy_does_not_start(listener: tuple[socket.socket, int]) -> None:
+    server, port = listener
+    _answer_once(server, b"\x00\x00\x00\x2a\x00\x00\x00\x20{}")  # a remoting server, not gRPC
+    probes = _drill()
+    probes[0] = probes[0].model_copy(update={"endpoint": f"127.0.0.1:{port}"})  # type: ignore[attr-defined]
+    error = run_probes(probes, ListSink(), seconds=0.1)
+    assert error is not None and "rocketmq-canary canary" in error and "does not speak gRPC" in error

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bridge.errors import InputError
+from bridge.errors import DrillFileError, InputError
 from bridge.probes.promql import Sli, collect, preflight, query_problem, rows_for, steps, url_problem
+from bridge.spec.loader import parse_document
 
 
 class FakePrometheus:
@@ -26,6 +27,7 @@ class FakePrometheus:
         self.queries: list[str] = []
         self.matrix: list[dict[str, Any]] = []
         self.refuse = ""
+        self.spans: list[tuple[float, float, float]] = []
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -37,7 +39,9 @@ class FakePrometheus:
                     body: dict[str, Any] = {"status": "error", "errorType": "bad_data", "error": fake.refuse}
                     code = 400
                 elif url.path.endswith("query_range"):
-                    body, code = {"status": "success", "data": {"resultType": "matrix", "result": fake.matrix}}, 200
+                    fake.spans.append((float(q["start"][0]), float(q["end"][0]), float(q["step"][0])))
+                    result = fake.matrix if fake.matrix else fake.ones(*fake.spans[-1])
+                    body, code = {"status": "success", "data": {"resultType": "matrix", "result": result}}, 200
                 else:
                     body, code = {"status": "success", "data": {"resultType": "vector", "result": []}}, 200
                 raw = json.dumps(body).encode()
@@ -53,6 +57,14 @@ class FakePrometheus:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def _ones(start: float, end: float, step: float) -> list[dict[str, Any]]:
+    n = int(round((end - start) / step)) + 1
+    return [{"metric": {}, "values": [[round(start + i * step, 3), "1"] for i in range(n)]}]
+
+
+FakePrometheus.ones = staticmethod(_ones)  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -148,3 +160,63 @@ def test_preflight_refuses_an_sli_without_an_objective_and_an_unreachable_server
     prom.server.server_close()
     with pytest.raises(InputError, match="cannot query Prometheus"):
         preflight(prom.url, [DELAY])
+
+
+# ---------------------------------------------------------------- the kind, hosted
+DRILL = """
+apiVersion: mqdrill/v1
+kind: Drill
+scenario: broker-unavailable
+app: notifier
+steady_state:
+  probes:
+    - kind: prometheus
+      name: notifier
+      url: {url}
+      step: 100ms
+      every: 300ms
+      lag: 100ms
+      slis:
+        - name: notifier_up
+          query: {query}
+          unit: count
+          min: 1
+"""
+
+
+def test_the_hosted_probe_reads_every_step_once_from_start_to_stop(prom: FakePrometheus) -> None:
+    from tests.probes.hosting import run_probes
+    from tests.probes.test_canary import ListSink
+
+    drill = parse_document(DRILL.format(url=prom.url, query="up"), "notifier.yaml")
+    sink = ListSink()
+    assert run_probes(list(drill.steady_state.probes), sink, seconds=1.2) is None  # type: ignore[union-attr]
+    ts = [r.t for r in sink.rows]
+    assert len(prom.spans) >= 3  # read while running, not only at the end
+    assert len(ts) >= 10 and all(r.ok and r.op == "notifier_up" and r.mode == "prometheus" for r in sink.rows)
+    assert ts == sorted(ts) and len(set(ts)) == len(ts)  # no step twice
+    assert all(b - a == pytest.approx(0.1, abs=1e-6) for a, b in zip(ts, ts[1:], strict=False))  # no step missing
+
+
+@pytest.mark.parametrize(
+    ("url", "query", "field", "problem"),
+    [
+        ("127.0.0.1:9095", "up", "url", "is not an http(s) URL"),
+        ("'http://x/$(reboot)'", "up", "url", "is not an http(s) URL"),
+        ("http://127.0.0.1:9095", "'sum(rate(x[5m])'", "slis[0].query", "unclosed '('"),
+    ],
+)
+def test_bad_prometheus_declarations_are_refused_with_file_line_and_field(
+    url: str, query: str, field: str, problem: str
+) -> None:
+    with pytest.raises(DrillFileError) as info:
+        parse_document(DRILL.format(url=url, query=query), "bad.yaml")
+    err = info.value
+    assert err.file == "bad.yaml" and err.line is not None and err.field == f"steady_state.probes[0].{field}"
+    assert problem in err.problem
+
+
+def test_an_sli_without_a_bound_is_refused() -> None:
+    text = DRILL.format(url="http://127.0.0.1:9095", query="up").replace("          min: 1\n", "")
+    with pytest.raises(DrillFileError, match="needs a bound"):
+        parse_document(text, "bad.yaml")
