@@ -1,6 +1,7 @@
-"""How accurately the open-loop probe keeps its schedule, beside an httpx.AsyncClient generator.
+"""How accurately the open-loop probe kinds keep their schedule, beside an httpx.AsyncClient generator.
 
 Usage: .venv/bin/python bench/probe_bench.py [--duration 10] [--rates 100,500,1000] [--repeat 3]
+       [--clients mqdrill-aiohttp,mqdrill-http,mqdrill-eventually,httpx]
 
 A trivial aiohttp server runs in a separate process. For each rate, two generators run in turn
 for ``--duration`` seconds, each in its own thread with its own event loop (as the probe runs
@@ -8,6 +9,10 @@ inside ``mqdrill run``), ``--repeat`` times:
 
 - ``mqdrill-aiohttp``: the real probe (:class:`bridge.probes.ProbeRunner`), ``add_to_cart`` only,
   rows written to a ``probe.csv`` and measured from it;
+- ``mqdrill-http``: an ``http`` kind declared as a user would (JSON body with templated
+  ``{run_id}``/``{seq}``/``{uuid}``, a JSON-path success criterion, a capture of the server's id);
+- ``mqdrill-eventually``: the same plus an ``eventually`` follow-up polling ``GET /orders/{id}``
+  with the captured id (the row judged is the follow-up's: ok when the check held in time);
 - ``httpx``: the same open-loop schedule (flow k due at t0 + k/rate, catch-up on late wake-ups,
   one task per request) with an ``httpx.AsyncClient`` without connection limits.
 
@@ -41,7 +46,11 @@ from pathlib import Path
 
 import httpx
 
-from bridge.probes import ProbeConfig, ProbeRunner, read_rows
+from bridge.probes.config import ProbeConfig
+from bridge.probes.probeset import ProbeSet
+from bridge.probes.rows import read_rows
+from bridge.probes.runner import ProbeRunner
+from bridge.spec.models import SteadyState
 
 PRODUCT = "BENCH-1"
 TIMEOUT_S = 2.0
@@ -62,9 +71,21 @@ def serve(port_out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
             return web.Response(status=499)
         return web.Response(text="ok")
 
+    ids = iter(range(10**9))
+
+    async def place(request: web.Request) -> web.Response:
+        try:
+            await request.read()
+        except ConnectionResetError:
+            return web.Response(status=499)
+        return web.json_response({"id": f"o{next(ids)}", "state": "PENDING"}, status=201)
+
+    async def order(request: web.Request) -> web.Response:
+        return web.json_response({"id": request.match_info["oid"], "state": "CONFIRMED"})
+
     async def main() -> None:
         app = web.Application()
-        app.add_routes([web.post("/cart", add)])
+        app.add_routes([web.post("/cart", add), web.post("/orders", place), web.get("/orders/{oid}", order)])
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=4096)
@@ -125,6 +146,66 @@ def run_probe(url: str, rate: float, duration: float) -> list[Row]:
             )
             for r in read_rows(csv)
         ]
+
+
+def kind_probes(url: str, rate: float, *, follow: bool) -> ProbeSet:
+    """The ``http`` (and ``eventually``) declarations a user would write for the orders route."""
+    http = {
+        "kind": "http",
+        "name": "bench",
+        "base_url": url,
+        "rate": rate,
+        "timeout": TIMEOUT_S,
+        "operations": [
+            {
+                "name": "place_order",
+                "method": "POST",
+                "url": "/orders",
+                "json": {"sku": "A1", "ref": "bench-{run_id}-{seq}", "key": "{uuid}"},
+                "expect": {"status": [201], "json_path": "$.id"},
+                "capture": {"order_id": {"json_path": "$.id"}},
+            }
+        ],
+    }
+    check = {
+        "kind": "eventually",
+        "name": "order_confirmed",
+        "after": "place_order",
+        "within": 5.0,
+        "check": {"url": "/orders/{order_id}", "expect": {"json_path": "$.state", "equals": "CONFIRMED"}},
+    }
+    steady = SteadyState.model_validate({"probes": [http, check] if follow else [http]})
+    return ProbeSet(tuple(steady.probes), run_id="bench", channel="http")
+
+
+def run_kind(url: str, rate: float, duration: float, *, follow: bool) -> list[Row]:
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "probe.csv"
+        runner = ProbeRunner(kind_probes(url, rate, follow=follow), csv)
+        runner.start()
+        time.sleep(duration)
+        runner.stop()
+        rows = read_rows(csv)
+    placed = {r["t"]: r for r in rows if r["op"] == "place_order"}
+    judged = [r for r in rows if r["op"] == ("order_confirmed" if follow else "place_order")]
+    return [
+        (
+            float(r["t"]),
+            float(placed[r["t"]]["sent"]) if placed.get(r["t"], {}).get("sent") else None,  # the flow's send
+            float(r["latency_ms"]) if r["latency_ms"] else None,
+            r["ok"] == "1",
+            r["error"],
+        )
+        for r in judged
+    ]
+
+
+def run_http_kind(url: str, rate: float, duration: float) -> list[Row]:
+    return run_kind(url, rate, duration, follow=False)
+
+
+def run_eventually_kind(url: str, rate: float, duration: float) -> list[Row]:
+    return run_kind(url, rate, duration, follow=True)
 
 
 def run_httpx(url: str, rate: float, duration: float) -> list[Row]:
@@ -289,9 +370,16 @@ def main() -> int:
     parser.add_argument("--rates", default="100,500,1000")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--clients", default="mqdrill-aiohttp,mqdrill-http,mqdrill-eventually,httpx")
     args = parser.parse_args()
     rates = [float(x) for x in args.rates.split(",")]
-    generators = {"mqdrill-aiohttp": run_probe, "httpx": run_httpx}
+    known = {
+        "mqdrill-aiohttp": run_probe,
+        "mqdrill-http": run_http_kind,
+        "mqdrill-eventually": run_eventually_kind,
+        "httpx": run_httpx,
+    }
+    generators = {name: known[name] for name in args.clients.split(",")}
 
     load_before = os.getloadavg()  # other work on the machine shows as lateness in every run, the canary's too
     ctx = multiprocessing.get_context("spawn")
@@ -318,7 +406,7 @@ def main() -> int:
         server.join(5)
 
     medians = [median_run([r for r in results if (r.client, r.rate) == key]) for key in _keys(results)]
-    probe_1000 = [r for r in results if r.client == "mqdrill-aiohttp" and r.rate == 1000]
+    probe_1000 = [r for r in results if r.client.startswith("mqdrill-") and r.rate == 1000]
     met = [r.achieved_pct >= 99.5 and (r.lateness_p99_ms or math.inf) <= 5.0 for r in probe_1000]
     report = {
         "bench": "probe",

@@ -48,9 +48,23 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, subprocess.Comp
 
 def mqdrill_run(cfg: EnvConfig, tmp: Path, env: dict[str, str], *, report: bool, n: int) -> float:
     b, f, r = WINDOWS
-    argv = [str(VENV / "mqdrill"), "run", "--scenario", "broker-unavailable", "--cause", "process-pause",
-            "--baseline", f"{b:g}s", "--fault", f"{f:g}s", "--recovery", f"{r:g}s", "--json",
-            "--out", str(tmp / f"run-{'r' if report else 'n'}-{n}")]
+    argv = [
+        str(VENV / "mqdrill"),
+        "run",
+        "--scenario",
+        "broker-unavailable",
+        "--cause",
+        "process-pause",
+        "--baseline",
+        f"{b:g}s",
+        "--fault",
+        f"{f:g}s",
+        "--recovery",
+        f"{r:g}s",
+        "--json",
+        "--out",
+        str(tmp / f"run-{'r' if report else 'n'}-{n}"),
+    ]
     drill = tmp / "drill.yaml"
     drill.write_text(
         "apiVersion: mqdrill/v1\nkind: Drill\nscenario: broker-unavailable\ncauses: [process-pause]\n"
@@ -67,20 +81,32 @@ def mqdrill_run(cfg: EnvConfig, tmp: Path, env: dict[str, str], *, report: bool,
 
 def chaostoolkit_experiment(cfg: EnvConfig, broker_pid: int) -> dict[str, Any]:
     b, f, r = WINDOWS
-    probe = {"type": "probe", "name": "cart-add-works", "tolerance": 200,
-             "provider": {"type": "http", "url": f"{cfg.url('frontend')}/cart?user_id=bench", "timeout": 2}}
+    probe = {
+        "type": "probe",
+        "name": "cart-add-works",
+        "tolerance": 200,
+        "provider": {"type": "http", "url": f"{cfg.url('frontend')}/cart?user_id=bench", "timeout": 2},
+    }
     return {
-        "version": "1.0.0", "title": "broker paused", "description": "SIGSTOP of the broker, like mqdrill's",
+        "version": "1.0.0",
+        "title": "broker paused",
+        "description": "SIGSTOP of the broker, like mqdrill's",
         "steady-state-hypothesis": {"title": "the shop answers", "probes": [probe]},
         "method": [
-            {"type": "action", "name": "pause-broker", "provider": {"type": "process", "path": "kill",
-                                                                     "arguments": f"-STOP {broker_pid}"},
-             "pauses": {"before": b, "after": f}},
+            {
+                "type": "action",
+                "name": "pause-broker",
+                "provider": {"type": "process", "path": "kill", "arguments": f"-STOP {broker_pid}"},
+                "pauses": {"before": b, "after": f},
+            },
         ],
         "rollbacks": [
-            {"type": "action", "name": "resume-broker", "provider": {"type": "process", "path": "kill",
-                                                                      "arguments": f"-CONT {broker_pid}"},
-             "pauses": {"after": r}},
+            {
+                "type": "action",
+                "name": "resume-broker",
+                "provider": {"type": "process", "path": "kill", "arguments": f"-CONT {broker_pid}"},
+                "pauses": {"after": r},
+            },
         ],
     }
 
@@ -90,8 +116,18 @@ def chaos_run(cfg: EnvConfig, tmp: Path, n: int) -> float:
     assert proc is not None
     path = tmp / f"experiment-{n}.json"
     path.write_text(json.dumps(chaostoolkit_experiment(cfg, proc.pid)))
-    wall, done = _timed([str(VENV / "chaos"), "--no-log-file", "run", "--rollback-strategy=always",
-                         "--journal-path", str(tmp / f"journal-{n}.json"), str(path)], {})
+    wall, done = _timed(
+        [
+            str(VENV / "chaos"),
+            "--no-log-file",
+            "run",
+            "--rollback-strategy=always",
+            "--journal-path",
+            str(tmp / f"journal-{n}.json"),
+            str(path),
+        ],
+        {},
+    )
     if done.returncode != 0:
         raise SystemExit(f"chaos run failed: {done.stdout[-500:]} {done.stderr[-500:]}")
     return wall - sum(WINDOWS)
@@ -109,8 +145,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mqdrill-bench-") as name:
         tmp = Path(name)
         cfg = EnvConfig(state_dir=tmp / "env", cache_dir=REPO_ROOT / ".cache", port_offset=_free_offset())
-        env = {"MQDRILL_STATE": str(cfg.state_dir), "MQDRILL_LEDGER": str(tmp / "ledger"),
-               "MQDRILL_REPORTS": str(tmp / "reports")}
+        env = {
+            "MQDRILL_STATE": str(cfg.state_dir),
+            "MQDRILL_LEDGER": str(tmp / "ledger"),
+            "MQDRILL_REPORTS": str(tmp / "reports"),
+        }
         up(cfg)
         try:
             rows = {
@@ -130,10 +169,14 @@ def main() -> None:
     for label, value in start.items():
         print(f"{label:40} {value:9.3f}")
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "windows_s": WINDOWS,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "windows_s": WINDOWS,
         "overhead_s": {k: {"median": statistics.median(v), "all": v} for k, v in rows.items()},
-        "startup_s": start, "goals": {"overhead_s": 1.5, "help_s": 0.5},
+        "startup_s": start,
+        "goals": {"overhead_s": 1.5, "help_s": 0.5},
     }
     out = REPO_ROOT / "bench" / "results" / "runner.json"
     out.parent.mkdir(parents=True, exist_ok=True)

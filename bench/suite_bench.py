@@ -43,20 +43,37 @@ def _free_offset() -> int:
 
 def write_suite(path: Path, frontend_url: str) -> None:
     drills = [
-        {"drill": {"apiVersion": "mqdrill/v1", "kind": "Drill", "name": f"{s}-{c}", "scenario": s, "causes": [c],
-                   # the http channel: this bench measures the suite's overhead, and a drill must not
-                   # inherit the previous drill's RocketMQ route recovery as a failed preflight
-                   "channel": "http", "steady_state": {"probe": {"frontend_url": frontend_url}}}}
+        {
+            "drill": {
+                "apiVersion": "mqdrill/v1",
+                "kind": "Drill",
+                "name": f"{s}-{c}",
+                "scenario": s,
+                "causes": [c],
+                # the http channel: this bench measures the suite's overhead, and a drill must not
+                # inherit the previous drill's RocketMQ route recovery as a failed preflight
+                "channel": "http",
+                "steady_state": {"probe": {"frontend_url": frontend_url}},
+            }
+        }
         for s, c in DRILLS
     ]
-    path.write_text(yaml.safe_dump({"apiVersion": "mqdrill/v1", "kind": "Suite", "name": "bench",
-                                    "windows": WINDOWS, "drills": drills}))
+    path.write_text(
+        yaml.safe_dump(
+            {"apiVersion": "mqdrill/v1", "kind": "Suite", "name": "bench", "windows": WINDOWS, "drills": drills}
+        )
+    )
 
 
 def run(suite: Path, out: Path, env: dict[str, str], *extra: str) -> float:
     start = time.perf_counter()
-    done = subprocess.run([str(REPO_ROOT / ".venv" / "bin" / "mqdrill"), "suite", str(suite), "--out", str(out),
-                           "--json", *extra], capture_output=True, text=True, env={**os.environ, **env}, timeout=1800)
+    done = subprocess.run(
+        [str(REPO_ROOT / ".venv" / "bin" / "mqdrill"), "suite", str(suite), "--out", str(out), "--json", *extra],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=1800,
+    )
     wall = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"suite failed ({done.returncode}): {done.stderr[-800:]} {done.stdout[-3000:]}")
@@ -69,8 +86,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mqdrill-suite-bench-") as name:
         tmp = Path(name)
         cfg = EnvConfig(state_dir=tmp / "env", cache_dir=REPO_ROOT / ".cache", port_offset=_free_offset())
-        env = {"MQDRILL_STATE": str(cfg.state_dir), "MQDRILL_LEDGER": str(tmp / "ledger"),
-               "MQDRILL_REPORTS": str(tmp / "reports")}
+        env = {
+            "MQDRILL_STATE": str(cfg.state_dir),
+            "MQDRILL_LEDGER": str(tmp / "ledger"),
+            "MQDRILL_REPORTS": str(tmp / "reports"),
+        }
         up(cfg)
         try:
             suite = tmp / "suite.yaml"
@@ -89,8 +109,12 @@ def main() -> None:
     for label, (wall, floor) in rows.items():
         print(f"{label:28} {wall:8.1f} {floor:8.1f} {100 * (wall - floor) / floor:8.1f}%")
     result = {
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": platform.platform(),
-        "cpus": os.cpu_count(), "loadavg": os.getloadavg(), "windows": WINDOWS, "drills": DRILLS,
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": platform.platform(),
+        "cpus": os.cpu_count(),
+        "loadavg": os.getloadavg(),
+        "windows": WINDOWS,
+        "drills": DRILLS,
         "runs": {k: {"wall_s": w, "floor_s": f, "overhead_pct": 100 * (w - f) / f} for k, (w, f) in rows.items()},
         "report_time_s": serial - serial_no_report,
     }

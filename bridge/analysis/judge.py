@@ -58,10 +58,10 @@ def record_problems(w: Windows, meta: dict[str, Any], n_rows: int) -> list[str]:
 
 
 def sample_problems(stats: dict[str, dict[str, OpStats]], slo: Slo) -> list[str]:
-    need = slo.required_samples
     out = []
     for window in ("baseline", "fault"):
         for op, s in sorted(stats.get(window, {}).items()):
+            need = slo.for_op(op).required_samples  # per operation: each has its own objective
             if s.n < need:
                 out.append(
                     f"Too few samples: {op} had {s.n} request(s) in the {window} window; "

@@ -14,7 +14,6 @@ from matplotlib.patches import Rectangle
 
 from bridge.analysis.analyze import Analysis
 from bridge.analysis.history import Record, changes, label, series
-from bridge.analysis.slo import is_visibility_op
 from bridge.analysis.suite import SuiteData, dependency_matrix
 from bridge.analysis.timeline import consume_series, markers, origin, per_second
 
@@ -41,7 +40,7 @@ def _decorate(ax: Axes, a: Analysis, legend_windows: bool = False) -> None:
 def timeline(a: Analysis) -> Figure:
     """Success ratio and latency percentiles per second, windows shaded, inject/recover marked."""
     data = per_second(a)
-    ops = [op for op in a.ops if not is_visibility_op(op)] or a.ops
+    ops = [op for op in a.ops if not a.slo.is_delay(op)] or a.ops
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5.5), sharex=True)
     _decorate(top, a, legend_windows=True)
     _decorate(bottom, a)
@@ -67,7 +66,7 @@ def timeline(a: Analysis) -> Figure:
 
 def visibility(a: Analysis) -> Figure | None:
     """Cart-visibility delay per second, with its limit when the SLO sets one."""
-    ops = [op for op in a.ops if is_visibility_op(op)]
+    ops = [op for op in a.ops if a.slo.is_delay(op)]
     if not ops:
         return None
     data = per_second(a)
@@ -77,8 +76,9 @@ def visibility(a: Analysis) -> Figure | None:
         rows = data.filter(pl.col("op") == op)
         for q in ("p50", "p95"):
             ax.plot(rows["s"].to_numpy(), rows[q].to_numpy() / 1000.0, lw=1.0, label=f"{op} {q}")
-    if a.slo.visibility_s_max is not None:
-        ax.axhline(a.slo.visibility_s_max, color="red", lw=0.8, ls=":", label="visibility limit")
+    bound = a.slo.for_op(ops[0]).visibility_s_max  # the first eventual operation's own bound
+    if bound is not None:
+        ax.axhline(bound, color="red", lw=0.8, ls=":", label="visibility limit")
     ax.set_ylabel("visibility delay (s)")
     ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from bridge.analysis.slo import Slo, is_visibility_op
+from bridge.analysis.slo import Slo
 from bridge.analysis.windows import Window
 from bridge.analysis.windowstats import rows_in
 
@@ -31,7 +31,8 @@ class Recovery:
 
 def _bucket_counts(rows: pl.DataFrame, op: str, slo: Slo, start: float, nbuckets: int) -> np.ndarray:
     """Array (4, nbuckets): requests, successes, answered, slow answers per second."""
-    vis = is_visibility_op(op)
+    vis = slo.is_delay(op)
+    slo = slo.for_op(op)  # each operation is judged by its own objective
     limit = slo.visibility_s_max * 1000.0 if (vis and slo.visibility_s_max is not None) else None
     lat = pl.col("latency_ms")
     success = (pl.col("ok") > 0) & (lat.fill_null(math.inf) <= limit) if limit is not None else pl.col("ok") > 0
@@ -78,8 +79,8 @@ def time_to_recover(
         span = csum[:, sustain_s:] - csum[:, :-sustain_s]  # (4, candidates)
         n, s, a, w = span
         with np.errstate(invalid="ignore", divide="ignore"):
-            holds = (n > 0) & (s / np.maximum(n, 1) >= slo.success_ratio_min - 1e-12)
-            if not is_visibility_op(op):
+            holds = (n > 0) & (s / np.maximum(n, 1) >= slo.for_op(op).success_ratio_min - 1e-12)
+            if not slo.is_delay(op):
                 holds &= (a == 0) | (w <= 0.05 * a + 1e-9)
         ok &= holds
     first = np.flatnonzero(ok)

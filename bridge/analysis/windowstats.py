@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from bridge.analysis.slo import LATENCY_QUANTILE, Slo, is_visibility_op
+from bridge.analysis.slo import LATENCY_QUANTILE, Slo
 from bridge.analysis.stats import FloatArray, percentile, wilson
 from bridge.analysis.windows import Window
 
@@ -74,7 +74,8 @@ def rows_in(probes: pl.DataFrame, window: Window) -> pl.DataFrame:
 
 def op_stats(rows: pl.DataFrame, window: str, op: str, slo: Slo) -> OpStats:
     """Figures for one operation's rows in one window, and the hypothesis checked on them."""
-    vis = is_visibility_op(op)
+    vis = slo.is_delay(op)
+    slo = slo.for_op(op)  # each operation is judged by its own objective (run.json `objectives`)
     lat = rows["latency_ms"].drop_nulls().sort().to_numpy().astype(np.float64, copy=False)
     ok = rows["ok"].cast(pl.Int64)
     limit_ms = slo.visibility_s_max * 1000.0 if (vis and slo.visibility_s_max is not None) else None

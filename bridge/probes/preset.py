@@ -2,35 +2,9 @@
 
 A drill without ``steady_state.probes`` gets these declarations, tuned by its older
 ``steady_state.probe`` block (rate, timeout, operations, frontend_url), its ``slo`` and its
-``channel`` — so every three-line drill keeps its meaning. Written out, the preset is::
-
-    probes:
-      - kind: http
-        name: shop
-        base_url: http://127.0.0.1:8080
-        rate: 20
-        timeout: 2s
-        mode: rocketmq                         # the drill's channel
-        setup:
-          - {name: products, url: /products, expect: {status: [200], json_path: "$[0].id"},
-             capture: {product_id: {json_path: "$[0].id"}}}
-        operations:
-          - name: add_to_cart
-            method: POST
-            url: /cart
-            form: {user_id: "probe-{run_id}-{token}-{seq}", product_id: "{product_id}",
-                   quantity: "1", channel: rocketmq}
-            expect: {status: [2xx, 3xx]}       # the redirect is not followed
-      - kind: eventually
-        name: cart_visible
-        after: add_to_cart
-        within: 5s                             # slo.visibility_s_max
-        check:
-          url: "/cart?user_id=probe-{run_id}-{token}-{seq}"
-          headers: {Accept: application/json}
-          expect: {status: [200], json_path: "$..product_id", equals: "{product_id}"}
-
-(``tests/test_probe_kinds.py`` checks that this text and :func:`shop_document` agree.)
+``channel`` — so every three-line drill keeps its meaning. docs/drill-language.md shows the
+preset written out ("The demo shop, written in this language"); ``tests/test_probe_docs.py``
+checks that the text there and :func:`shop_document` agree.
 """
 
 from __future__ import annotations
@@ -104,7 +78,6 @@ def shop_document(
                 "check": {
                     "url": "/cart?user_id=" + USER,
                     "headers": {"Accept": "application/json"},
-                    "timeout": timeout_s,
                     "expect": {"status": [200], "json_path": "$..product_id", "equals": "{product_id}"},
                 },
             }

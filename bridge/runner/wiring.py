@@ -97,7 +97,7 @@ def _local_targets_down(drill: Drill) -> str | None:
     """
     from bridge.engines.local_plan import actions
     from bridge.env import faultlog
-    from bridge.env.config import default_config
+    from bridge.env.config import TARGET_SERVICES, default_config
     from bridge.env.lifecycle import status
     from bridge.spec.catalog import load_catalog
     from bridge.spec.resolve import resolve
@@ -105,6 +105,14 @@ def _local_targets_down(drill: Drill) -> str | None:
     cfg = default_config()
     targets = {a.service for f in resolve(drill, load_catalog(), run_id="preflight").faults for a in actions(f)}
     parts = status(cfg)["services"]
+    # A user-named service must be one the environment runs; the built-in ones may be absent on
+    # purpose (an external RocketMQ), which the environment's own checks report.
+    unknown = sorted(t for t in targets if t not in parts and t not in TARGET_SERVICES)
+    if unknown:
+        return (
+            f"the embedded environment runs no service named {', '.join(unknown)}; "
+            f"it runs: {', '.join(sorted(parts))} (targets.services and app name services it runs)"
+        )
     down = sorted(t for t in targets if t in parts and not (parts[t]["running"] and parts[t]["state"] != "T"))
     if down:
         return f"target service(s) not running in the embedded environment: {', '.join(down)}; run `mqdrill env up`"

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from bridge.engines.base import Fault, ParamValue, Target
 from bridge.errors import SafetyError, UnsupportedCombination
 from bridge.spec.catalog import Catalog
-from bridge.spec.models import Drill
+from bridge.spec.models import DNS_LABEL, Drill
 
 PROTECTED_NAMESPACES = frozenset(
     {
@@ -129,6 +130,8 @@ def _params(drill: Drill, cause: str) -> dict[str, ParamValue]:
 
 
 def _target(drill: Drill, catalog: Catalog, component_name: str) -> Target:
+    if component_name not in catalog.components:
+        return _app_target(drill, catalog, component_name)
     component = catalog.components[component_name]
     t = drill.targets
     uses_kubernetes = drill.engine in KUBERNETES_ENGINES or (drill.engine == "blade" and not t.services)
@@ -143,6 +146,26 @@ def _target(drill: Drill, catalog: Catalog, component_name: str) -> Target:
         mode_value=t.value,
         container=t.container or component.kubernetes.container,
         process=component.process,
+    )
+
+
+def _app_target(drill: Drill, catalog: Catalog, app: str) -> Target:
+    """A user's own application (not in the catalog): its service locally, ``app=<name>`` pods otherwise.
+
+    The name passed the drill's identifier pattern, so it is safe as a service name, a label
+    value and a process name.
+    """
+    t = drill.targets
+    if drill.engine == "local" or (drill.engine == "blade" and t.services):
+        return Target(services=tuple(t.services or [app]), process=app)
+    return Target(
+        namespace=t.namespace or catalog.defaults.namespace,
+        labels=dict(t.labels) if (t.labels or t.pods) else {"app": app},
+        pods=tuple(t.pods),
+        mode=t.mode,
+        mode_value=t.value,
+        container=t.container or (app if re.fullmatch(DNS_LABEL, app) else None),
+        process=app,
     )
 
 
