@@ -58,6 +58,7 @@ steady_state:
       step: 1s
       every: 1s
       lag: 1500ms
+      history: 0s
       slis:
         - name: notifier_scraped
           query: 'up{{job="notifier"}}'

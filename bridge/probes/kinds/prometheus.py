@@ -2,9 +2,10 @@
 
 For what cannot be probed synthetically (a pure consumer, a batch job), each SLI is a PromQL
 expression read with ``/api/v1/query_range``; every evaluation step becomes a row (see
-:mod:`bridge.probes.promql`). It sends no traffic: while the drill runs it reads the newest
-span every ``every`` seconds, ``lag`` behind now (scrape and ingestion delay), and the rest
-after the stop.
+:mod:`bridge.probes.promql`). It sends no traffic: at start it reads the last ``history``
+seconds (so the drill's preflight has samples at once; those rows precede the baseline and
+count in no window), while the drill runs it reads the newest span every ``every`` seconds,
+``lag`` behind now (scrape and ingestion delay), and the rest after the stop.
 
 Declaration::
 
@@ -86,6 +87,9 @@ class PrometheusProbe(ProbeDeclaration):
     step: Duration = Field(default=1.0, description="evaluation step")
     every: Duration = Field(default=5.0, description="read the newest span this often while the drill runs")
     lag: Duration = Field(default=3.0, description="read this far behind now (scrape and ingestion delay)")
+    history: Duration = Field(
+        default=15.0, description="read this much of the past at start, so the preflight has samples at once"
+    )
     timeout: Duration = Field(default=10.0, description="per query")
     slis: list[SliDecl] = Field(min_length=1, max_length=20)
 
@@ -96,6 +100,11 @@ class PrometheusProbe(ProbeDeclaration):
         if problem is not None:
             raise ValueError(problem)
         return value
+
+    @field_validator("history", mode="before")
+    @classmethod
+    def _history(cls, value: Any) -> float:
+        return seconds(value, minimum=0, field_name="history")
 
     @field_validator("step", "every", "lag", "timeout", mode="before")
     @classmethod
@@ -128,7 +137,7 @@ class PrometheusDriver:
         self.slis = [s.core() for s in decl.slis]
         self.flow_bound_s = decl.lag + decl.timeout  # no flows; the stop waits for the last span read in run()
         self.in_flight_limit = 1
-        self._next = 0  # the first evaluation step not read yet, as a multiple of `step`
+        self._next = 0  # the first evaluation step not read yet, as a multiple of `step` (set by prepare)
 
     async def prepare(self, env: ProbeEnv) -> None:
         loop = asyncio.get_running_loop()
@@ -136,14 +145,17 @@ class PrometheusDriver:
             await loop.run_in_executor(None, lambda: promql.preflight(self.decl.url, self.slis))
         except InputError as exc:
             raise ProbeUnavailable(str(exc)) from exc
+        # The recent past, read at once: the drill's preflight judges it with the first seconds of probing.
+        # These rows lie before the baseline starts, so no window of the analysis counts them.
+        now = env.wall(loop.time())
+        self._next = math.ceil((now - self.decl.history) / self.decl.step)
+        await self._read(env, now - self.decl.lag)
 
     async def run(self, env: ProbeEnv) -> None:
         loop = asyncio.get_running_loop()
-        step = self.decl.step
-        self._next = math.ceil(env.wall(loop.time()) / step)
         while not env.stopping:
             await asyncio.sleep(min(self.decl.every, 0.2))
-            if env.wall(loop.time()) - self.decl.lag - self._next * step >= self.decl.every:
+            if env.wall(loop.time()) - self.decl.lag - self._next * self.decl.step >= self.decl.every:
                 await self._read(env, env.wall(loop.time()) - self.decl.lag)
         stopped = env.wall(loop.time())
         await asyncio.sleep(self.decl.lag)  # let the last scrapes land before reading up to the stop
