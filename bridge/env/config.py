@@ -30,7 +30,9 @@ SERVICES: tuple[str, ...] = (
 ORDERS_SERVICES: tuple[str, ...] = ("fulfillment", "notifier", "orders")
 # A user's own process (`env up --app FILE`) is named in the config and started before Prometheus.
 # The services a LocalAction may name.
-TARGET_SERVICES: tuple[str, ...] = ("namesrv", "broker", "proxy", "frontend", "cartservice", "redis")
+TARGET_SERVICES: tuple[str, ...] = (
+    "namesrv", "broker", "proxy", "frontend", "cartservice", "redis", "orders", "fulfillment", "notifier",
+)  # fmt: skip
 
 DEFAULT_PORTS: dict[str, int] = {
     "frontend": 8080,  # the demo shop's web front, as in the original demo
