@@ -71,6 +71,10 @@ def up(cfg: EnvConfig, say: Say, timeout: float = 60.0) -> None:
     say(f"an order went orders → broker → fulfillment → orders, notifier in {seconds:.1f}s")
     app = cfg.user_app
     if app is not None:
+        if services.running(cfg, app.name) is None and services.port_open(cfg.user_app_port, 0.2):
+            raise EnvironmentError_(
+                f"port {cfg.user_app_port} of {app.name} is in use by another program; stop it or set `port:`"
+            )
         say(f"starting {app.name}: {' '.join(app.argv)}")
         start_wait(cfg, [app.name], 30)
         if not _wait(lambda: user_app_healthy(cfg), 30):
