@@ -21,3 +21,12 @@ def test_the_worked_example_is_the_shipped_orders_drill() -> None:
     shipped = load_drill(ROOT / "scenarios" / "drills" / "local" / "orders-broker-unavailable.yaml")
     assert written.model_dump() == shipped.steady_state.model_dump()
     assert [p.kind for p in written.probes] == ["http", "eventually", "rocketmq-canary", "prometheus"]
+
+
+def test_an_export_checks_the_health_of_the_drills_own_http_application() -> None:
+    from bridge.export.steady import checks
+
+    drill = load_drill(ROOT / "scenarios" / "drills" / "kubernetes" / "orders-broker-unavailable-chaosmesh.yaml")
+    assert [(c.name, c.url) for c in checks(drill)] == [
+        ("orders-healthy", "http://orders.mqdrill-demo.svc.cluster.local:8070/healthz")
+    ]
