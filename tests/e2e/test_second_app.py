@@ -141,3 +141,20 @@ def test_a_name_server_outage_leaves_every_path_within_objectives_weak(drill_env
         assert n >= 10 and share <= 0.01, f"{op}: {share:.0%} of {n} failed with the name server down"
     verdict = _verdict(result)
     assert verdict["strength"] == "weak" and verdict["matches_expected"] is True, verdict["reasons"]
+
+
+def test_a_pure_consumer_judged_only_by_its_metrics_depends_on_the_broker_strongly(
+    drill_env: EmbeddedEnv, tmp_path: Path
+) -> None:
+    d = _shipped(drill_env, "notifier-broker-unavailable")
+    _warm(drill_env)
+    result = _run(d, tmp_path / "run")
+    assert result.status == "completed", result.reason
+    rows, ev = _rows(result.run_dir), _events(result.run_dir)
+    assert {r["op"] for r in rows} == {"notifier_delay_p95", "notifier_consumed_rate"}  # the orders are only traffic
+    inject, recover = _at(ev, "inject", "state", "confirmed"), _at(ev, "recover", "state", "requested")
+    for op in ("notifier_delay_p95", "notifier_consumed_rate"):
+        share, n = _failed_share(rows, op, inject + 6, recover)  # rates over 5 s: data for the first seconds
+        assert n >= 10 and share >= 0.8, f"{op}: only {share:.0%} of {n} failed while the broker was down"
+    verdict = _verdict(result)
+    assert verdict["app"] == "notifier" and verdict["strength"] == "strong", verdict["reasons"]
