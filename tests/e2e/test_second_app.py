@@ -5,6 +5,8 @@ with http, eventually, rocketmq-canary and prometheus probes, give the verdicts 
   within its objective), but none is confirmed while the broker is down, the canary's sends fail,
   the notifier consumes nothing and its backlog metric disappears with the broker's exporter.
 - name server killed → **weak**: the proxy keeps its cached routes, so every path keeps working.
+- broker killed, the notifier judged only by its metrics → **strong**: it consumes nothing, so its
+  consume-delay quantile and its consumption rate lose their data a few seconds into the outage.
 
 The drill files are the ones in scenarios/drills/local, with the ports moved to this environment's
 offset and short windows; before each drill the order path carries traffic for the prometheus
