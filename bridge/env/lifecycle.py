@@ -260,5 +260,5 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
         t.join()
     storefs.unmount(cfg.store_dir)
     netguard.open_(cfg)
-    left = [n for n in (*SERVICES, *cfg.services) if services.running(cfg, n) is not None]
+    left = [n for n in dict.fromkeys((*SERVICES, *cfg.services)) if services.running(cfg, n) is not None]
     return left
