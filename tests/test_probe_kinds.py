@@ -323,3 +323,16 @@ def test_a_users_own_application_is_a_target_like_the_shops() -> None:
     assert (fault.component, fault.target.services, fault.target.process) == ("orders", ("orders",), "orders")
     on_k8s = resolve(drill.model_copy(update={"engine": "chaosmesh"}), load_catalog(), run_id="r").faults[0]
     assert dict(on_k8s.target.labels) == {"app": "orders"} and on_k8s.target.container == "orders"
+
+
+def test_a_kind_may_add_columns_after_the_contracts(tmp_path: Path) -> None:
+    from bridge.probes.rows import HEADER, CsvSink, ProbeRow
+
+    sink = CsvSink(tmp_path / "probe.csv", ("msg_id", "ok", "msg_id"))  # duplicates and contract names dropped
+    sink.write(ProbeRow(1.0, 1.0, 5.0, True, "canary_send", "rocketmq", extra={"msg_id": "7F00"}))
+    sink.write(ProbeRow(2.0, None, None, False, "canary_send", "rocketmq", None, "timeout"))
+    sink.close()
+    lines = (tmp_path / "probe.csv").read_text().splitlines()
+    assert lines[0] == ",".join((*HEADER, "msg_id"))
+    rows = read_rows(tmp_path / "probe.csv")
+    assert [r["msg_id"] for r in rows] == ["7F00", ""] and rows[1]["error"] == "timeout"

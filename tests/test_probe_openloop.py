@@ -176,3 +176,9 @@ def test_rows_reach_the_file_while_the_probe_runs(shop: FakeShop, tmp_path: Path
     completed = runner.stats(window_s=math.inf).op("add_to_cart").count
     runner.stop()
     assert len(on_disk) >= 20 and completed - len(on_disk) <= 40
+
+
+def test_a_visibility_only_probe_still_adds_but_writes_only_visibility_rows(shop: FakeShop, tmp_path: Path) -> None:
+    rows = run_for(config(shop, operations=("cart_visible",)), tmp_path / "probe.csv", 1.0)
+    assert {r["op"] for r in rows} == {"cart_visible"} and len(rows) >= 20
+    assert all(r["ok"] == "1" for r in rows) and shop.state.adds >= len(rows)

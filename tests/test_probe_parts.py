@@ -17,7 +17,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.probes import ProbeConfig, ProbeRow, ProbeRunner, judge, read_rows, steady_state_check
-from bridge.probes.ops import cart_has, first_product_id
 from bridge.probes.rows import CsvSink
 from bridge.probes.stats import LiveStats, percentile
 from bridge.spec.models import Slo
@@ -92,22 +91,22 @@ def test_settings_come_from_the_drill() -> None:
     ("body", "visible"),
     [
         ({"user_id": "u", "items": [{"product_id": PRODUCT, "quantity": 1}]}, True),
-        ([{"productId": PRODUCT}], True),
-        ({"cart": {"lines": [{"item": {"id": PRODUCT}}]}}, True),
+        ({"cart": {"lines": [{"item": {"product_id": PRODUCT}}]}}, True),
         ({"user_id": "u", "items": []}, False),
         ({"items": [{"product_id": "OTHER"}], "note": PRODUCT}, False),  # a bare mention is not an entry
         ("not json object", False),
     ],
 )
-def test_cart_shapes(body: object, visible: bool) -> None:
-    assert cart_has(body, PRODUCT) is visible
+def test_the_presets_cart_check(body: object, visible: bool) -> None:
+    import json as _json
 
+    from bridge.probes.httpcall import _BodyRule
+    from bridge.probes.preset import shop_probes
 
-def test_first_product_id_reads_common_shapes() -> None:
-    assert first_product_id([{"id": "A"}, {"id": "B"}]) == "A"
-    assert first_product_id({"products": [{"product_id": 7}]}) == "7"
-    assert first_product_id(["X"]) == "X"
-    assert first_product_id({"products": []}) is None
+    check = shop_probes()[1].check.expect  # type: ignore[attr-defined]
+    text = _json.dumps(body)
+    why = _BodyRule(check).judge(text, lambda: _json.loads(text), {"product_id": PRODUCT})
+    assert (why == "") is visible
 
 
 def test_judge_names_each_breach() -> None:

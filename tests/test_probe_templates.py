@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bridge.probes import jsonpath, template
@@ -74,3 +74,56 @@ def test_a_path_finds_the_value_nested_where_it_points(steps: list[tuple[str, ob
         doc = {str(arg): doc} if kind == "k" else [None] * int(arg) + [doc]  # type: ignore[operator]
     text = "$" + "".join(f".{arg}" if kind == "k" else f"[{arg}]" for kind, arg in steps)
     assert jsonpath.parse(text).find(doc) == ["leaf"]
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=True) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+VALID = {
+    "kind": "http",
+    "name": "p",
+    "base_url": "http://127.0.0.1:1",
+    "operations": [{"name": "a", "url": "/x/{seq}", "capture": {"v": {"json_path": "$.id"}}}],
+}
+FOLLOW = {"kind": "eventually", "name": "b", "after": "a", "check": {"url": "/y/{v}"}}
+SPOTS = [
+    ("probe", "kind"),
+    ("probe", "name"),
+    ("probe", "base_url"),
+    ("probe", "rate"),
+    ("probe", "values"),
+    ("op", "url"),
+    ("op", "json"),
+    ("op", "form"),
+    ("op", "headers"),
+    ("op", "expect"),
+    ("op", "capture"),
+    ("follow", "after"),
+    ("follow", "within"),
+    ("follow", "check"),
+    ("follow", "poll"),
+]
+
+
+@settings(deadline=None, max_examples=300)  # the first example pays for imports
+@given(st.sampled_from(SPOTS), JSONISH)
+def test_any_value_anywhere_in_a_declaration_is_loaded_or_refused_never_a_traceback(
+    spot: tuple[str, str], value: object
+) -> None:
+    import copy
+
+    from bridge.errors import DrillFileError
+    from bridge.spec.loader import parse_document
+
+    probe, follow = copy.deepcopy(VALID), copy.deepcopy(FOLLOW)
+    target = {"probe": probe, "op": probe["operations"][0], "follow": follow}[spot[0]]  # type: ignore[index]
+    target[spot[1]] = value
+    doc = {"apiVersion": "mqdrill/v1", "kind": "Drill", "scenario": "x", "steady_state": {"probes": [probe, follow]}}
+    import json
+
+    try:
+        parse_document(json.dumps(doc, allow_nan=True), "fuzz.yaml")
+    except DrillFileError as exc:
+        assert exc.file == "fuzz.yaml" and str(exc)

@@ -19,7 +19,9 @@ registered declaration, so ``mqdrill schema`` and editors see the new kind at on
 
 Every kind writes rows of the run-directory contract (:class:`bridge.probes.rows.ProbeRow`:
 t = intended time, sent, latency_ms = the row's figure, ok, op, mode, status, error), one
-per measured event, through :meth:`ProbeEnv.emit`; the analysis stays generic. Each operation
+per measured event, through :meth:`ProbeEnv.emit`; the analysis stays generic. A kind may add
+columns after the contract's (:meth:`ProbeDeclaration.extra_columns`, values in ``ProbeRow.extra``);
+readers ignore columns they do not know. Each operation
 a kind measures is described by an :class:`OperationInfo`: its name, what its figure means
 (:data:`Measure`) and its objective, which the runner carries into ``run.json``.
 
@@ -109,6 +111,10 @@ class ProbeDeclaration(Strict):
         """The operation this probe acts after (followers), or None (drivers)."""
         return None
 
+    def extra_columns(self) -> tuple[str, ...]:
+        """Columns this kind adds to ``probe.csv`` after the contract's (values in ``ProbeRow.extra``)."""
+        return ()
+
     def cross_check(self, scope: Scope) -> None:
         """Checks that need the other probes; raise :class:`ProbeFieldError`."""
 
@@ -188,8 +194,8 @@ class BuildContext:
 
     def owner_of(self, op: str) -> ProbeDeclaration | None:
         for decl in self.declarations:
-            if any(o.name == op for o in decl.measured()):
-                return decl
+            if any(o.name == op for o in decl.measured()) or op in decl.values_after():
+                return decl  # values_after() also names steps that write no row
         return None
 
 

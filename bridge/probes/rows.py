@@ -11,6 +11,7 @@ import io
 import queue
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -35,6 +36,7 @@ class ProbeRow:
     mode: str
     status: int | None = None
     error: str = ""
+    extra: Mapping[str, str] | None = None  # a kind's own columns (declared by its extra_columns())
 
     def cells(self) -> tuple[str, ...]:
         return (
@@ -58,18 +60,23 @@ def short_error(text: str) -> str:
 class CsvSink:
     """Appends rows to ``probe.csv``; writes the header when the file is new or empty."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, extra_columns: Sequence[str] = ()) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.extra_columns = tuple(c for c in dict.fromkeys(extra_columns) if c not in HEADER)
         self._file: TextIO = open(path, "a", newline="", encoding="utf-8")  # noqa: SIM115 - closed in close()
         self._writer = csv.writer(self._file, lineterminator="\n")
         if self._file.tell() == 0:
-            self._writer.writerow(HEADER)
+            self._writer.writerow(HEADER + self.extra_columns)
             self._file.flush()
         self.rows_written = 0
 
     def write(self, row: ProbeRow) -> None:
-        self._writer.writerow(row.cells())
+        cells = row.cells()
+        if self.extra_columns:
+            extra = row.extra or {}
+            cells += tuple(short_error(extra.get(c, "")) for c in self.extra_columns)
+        self._writer.writerow(cells)
         self.rows_written += 1
 
     def flush(self) -> None:
@@ -91,8 +98,8 @@ class BackgroundCsvSink:
     at most ``flush_every_s`` worth of rows plus the write in progress.
     """
 
-    def __init__(self, path: Path, *, flush_every_s: float = 0.5) -> None:
-        self._sink = CsvSink(path)
+    def __init__(self, path: Path, *, flush_every_s: float = 0.5, extra_columns: Sequence[str] = ()) -> None:
+        self._sink = CsvSink(path, extra_columns)
         self._queue: queue.SimpleQueue[ProbeRow | None] = queue.SimpleQueue()
         self._flush_every_s = flush_every_s
         self._thread = threading.Thread(target=self._run, name="mqdrill-probe-csv", daemon=True)
@@ -134,9 +141,9 @@ _TICK = ProbeRow(0.0, None, None, False, "", "")  # marks "no row, time to look 
 
 
 def read_rows(text: str | Path) -> list[dict[str, str]]:
-    """Rows of a ``probe.csv`` as dicts (for tests and quick looks); checks the header."""
+    """Rows of a ``probe.csv`` as dicts (for tests and quick looks); checks the header starts with the contract's."""
     content = text.read_text(encoding="utf-8") if isinstance(text, Path) else text
     reader = csv.DictReader(io.StringIO(content))
-    if tuple(reader.fieldnames or ()) != HEADER:
-        raise ValueError(f"probe.csv header is {reader.fieldnames!r}, expected {list(HEADER)!r}")
+    if tuple(reader.fieldnames or ())[: len(HEADER)] != HEADER:
+        raise ValueError(f"probe.csv header is {reader.fieldnames!r}, expected {list(HEADER)!r} first")
     return list(reader)

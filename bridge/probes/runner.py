@@ -52,8 +52,9 @@ class ProbeRunner:
         """
         if self._thread is not None:
             raise RuntimeError("probe already started")
-        self._sink = BackgroundCsvSink(self.csv_path) if self.csv_path is not None else None
         p = self.probes
+        extra = [c for d in p.declarations for c in d.extra_columns()]
+        self._sink = BackgroundCsvSink(self.csv_path, extra_columns=extra) if self.csv_path is not None else None
         self._host = ProbeHost(p.declarations, run_id=p.run_id, channel=p.channel, stats=self._stats, sink=self._sink)
         self._thread = threading.Thread(target=self._thread_main, name="mqdrill-probe", daemon=True)
         self._thread.start()

@@ -198,31 +198,50 @@ class HttpDriver:
             "time": str(int(t)),
             "time_ms": str(int(t * 1000)),
         }
-        pending = []
+        # Follow-ups start as soon as their operation answered (their delay runs from then), beside
+        # the flow's later steps; the flow ends when all have.
+        pending: list[asyncio.Task[None]] = []
+        try:
+            await self._steps(env, loop, t, sent, values, pending)
+            if pending:
+                await asyncio.gather(*pending)
+        finally:
+            for task in pending:  # a flow cancelled at the drain bound takes its follow-ups with it
+                task.cancel()
+
+    async def _steps(
+        self,
+        env: ProbeEnv,
+        loop: asyncio.AbstractEventLoop,
+        t: float,
+        sent: float,
+        values: dict[str, str],
+        pending: list[asyncio.Task[None]],
+    ) -> None:
         failed = ""
         session = env.http()
         for i, ((op, req), followers) in enumerate(zip(self.steps, self._followers, strict=True)):
             if failed:
                 if op.record:
                     env.emit(ProbeRow(t, None, None, False, op.name, self.mode, None, f"skipped: {failed}"))
-                pending += [f.follow(env, t, None, loop.time(), failed) for f in followers]
+                pending += [asyncio.create_task(f.follow(env, t, None, loop.time(), failed)) for f in followers]
                 continue
             step_sent = sent if i == 0 else env.wall(loop.time())
             answer = await _send(req, session, values)
             answered = loop.time()
-            env.emit(
-                ProbeRow(t, step_sent, answer.latency_ms, answer.ok, op.name, self.mode, answer.status, answer.error)
-            )
+            if op.record:
+                row = ProbeRow(
+                    t, step_sent, answer.latency_ms, answer.ok, op.name, self.mode, answer.status, answer.error
+                )
+                env.emit(row)
             if answer.ok:
                 values.update(answer.captured)
                 if followers:
                     snapshot = dict(values)  # later steps' captures must not change what a follower sees
-                    pending += [f.follow(env, t, snapshot, answered, "") for f in followers]
+                    pending += [asyncio.create_task(f.follow(env, t, snapshot, answered, "")) for f in followers]
             else:
                 failed = f"{op.name} failed: {answer.error}"
-                pending += [f.follow(env, t, None, answered, failed) for f in followers]
-        if pending:
-            await asyncio.gather(*pending)
+                pending += [asyncio.create_task(f.follow(env, t, None, answered, failed)) for f in followers]
 
 
 async def _send(req: PreparedRequest, session: Any, values: Mapping[str, str]) -> Exchange:
