@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 
 from bridge.env import default_config, down, status, up
 from bridge.env.lifecycle import unhealthy_reasons
 from bridge.env.repair import repair
+from bridge.env.userapp import load_app
 from bridge.errors import EnvironmentError_
 
 
@@ -37,7 +39,7 @@ def _print_status(info: dict[str, object]) -> None:
 
 @click.group("env")
 def env() -> None:
-    """The embedded environment: RocketMQ 5, Redis, Toxiproxy and the demo shop, on loopback."""
+    """The embedded environment on loopback: RocketMQ 5, Redis, Toxiproxy, the demo apps, Prometheus."""
 
 
 @env.command("up")
@@ -53,10 +55,15 @@ def env() -> None:
     default=None,
     help="Broker groups on the name server (2: broker-a and broker-b; default $MQDRILL_BROKER_GROUPS or 1).",
 )
-def env_up(state_dir: str | None, brokers: int | None) -> int:
+@click.option(
+    "--app",
+    "app_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A YAML file naming one more application to start (argv list, port, health path); or $MQDRILL_APP.",
+)
+def env_up(state_dir: str | None, brokers: int | None, app_file: str | None) -> int:
     """Start everything not yet running and wait until a message goes through."""
-    from dataclasses import replace
-
     cfg = default_config(state_dir)
     if brokers is not None and brokers != cfg.broker_groups:
         if any(p["running"] for p in status(cfg)["services"].values()):
@@ -64,6 +71,8 @@ def env_up(state_dir: str | None, brokers: int | None) -> int:
                 f"the environment runs with {cfg.broker_groups} broker group(s); `mqdrill env down` first"
             )
         cfg = replace(cfg, broker_groups=brokers)
+    if app_file is not None:
+        cfg = replace(cfg, user_app=load_app(app_file))
     info = up(cfg, say=lambda line: click.echo(line, err=True))
     _print_status(info)
     return 0

@@ -15,15 +15,24 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from bridge.env.userapp import UserApp, load_app
 from bridge.errors import EnvironmentError_
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 # The services `up` starts, in start order; `down` stops them in reverse.
-SERVICES: tuple[str, ...] = ("redis", "toxiproxy", "namesrv", "broker", "proxy", "cartservice", "frontend")
+SERVICES: tuple[str, ...] = (
+    "redis", "toxiproxy", "namesrv", "broker", "proxy", "cartservice", "frontend",
+    "fulfillment", "notifier", "orders", "prometheus",  # the second application, then Prometheus
+)  # fmt: skip
+# The orders application (demo-k8s/orders): the second demo application, unlike the shop.
+ORDERS_SERVICES: tuple[str, ...] = ("fulfillment", "notifier", "orders")
+# A user's own process (`env up --app FILE`) is named in the config and started before Prometheus.
 # The services a LocalAction may name.
-TARGET_SERVICES: tuple[str, ...] = ("namesrv", "broker", "broker-b", "proxy", "frontend", "cartservice", "redis")
+TARGET_SERVICES: tuple[str, ...] = (
+    "namesrv", "broker", "broker-b", "proxy", "frontend", "cartservice", "redis", "orders", "fulfillment", "notifier",
+)  # fmt: skip
 # The second broker group, started when ``broker_groups`` is 2 (after "broker", in start order).
 SECOND_BROKER = "broker-b"
 
@@ -43,6 +52,12 @@ DEFAULT_PORTS: dict[str, int] = {
     "tp_cartservice": 18082,  # Toxiproxy listener: cartservice → proxy gRPC
     "tp_namesrv": 19876,  # Toxiproxy listener: proxy → namesrv
     "tp_redis": 16389,  # Toxiproxy listener: cartservice → redis
+    # 8070-8079 and 9095: no port of another layout (offsets 0, 1000, ..., 4000) lands on these
+    "orders": 8070,  # the orders application's JSON API (demo-k8s/orders)
+    "fulfillment": 8071,  # its fulfillment consumer (health, metrics)
+    "notifier": 8072,  # its notifier, a pure consumer (health, metrics)
+    "user_app": 8075,  # a user's own process, unless its config names another port
+    "prometheus": 9095,  # the Prometheus server scraping the applications and the broker
 }
 
 
@@ -73,6 +88,8 @@ class EnvConfig:
     protections: tuple[str, ...] = ()
     # Broker groups on the one name server: 2 adds broker-b, so one broker can die while the other serves.
     broker_groups: int = 1
+    # one more application from a config file (`env up --app FILE`), started before Prometheus
+    user_app: UserApp | None = None
 
     @property
     def external(self) -> bool:
@@ -81,12 +98,20 @@ class EnvConfig:
     @property
     def services(self) -> tuple[str, ...]:
         """The services this environment runs, in start order."""
+        names = SERVICES
+        if self.user_app is not None:
+            names = (*SERVICES[:-1], self.user_app.name, SERVICES[-1])
         if self.external:
-            return tuple(s for s in SERVICES if s not in ("namesrv", "broker", "proxy"))
+            return tuple(s for s in names if s not in ("namesrv", "broker", "proxy"))
         if self.broker_groups > 1:
-            at = SERVICES.index("broker") + 1
-            return (*SERVICES[:at], SECOND_BROKER, *SERVICES[at:])
-        return SERVICES
+            at = names.index("broker") + 1
+            names = (*names[:at], SECOND_BROKER, *names[at:])
+        return names
+
+    @property
+    def user_app_port(self) -> int:
+        app = self.user_app
+        return app.port if app is not None and app.port is not None else self.port("user_app")
 
     @property
     def namesrv_addr(self) -> str:
@@ -150,6 +175,8 @@ class EnvConfig:
 
     def service_port(self, service: str) -> int:
         """The port that identifies a service (iptables rules, health checks)."""
+        if self.user_app is not None and service == self.user_app.name:
+            return self.user_app_port
         names = {"proxy": "proxy_grpc", SECOND_BROKER: "broker_b"}
         return self.port(names.get(service, service))
 
@@ -163,6 +190,7 @@ class EnvConfig:
         data = asdict(self)
         data["state_dir"] = str(self.state_dir)
         data["cache_dir"] = str(self.cache_dir)
+        data["user_app"] = self.user_app.to_json() if self.user_app is not None else None
         return data
 
     @classmethod
@@ -179,7 +207,8 @@ class EnvConfig:
         known: dict[str, Any] = {k: raw[k] for k in keys if k in raw}
         if isinstance(raw.get("protections"), list):
             known["protections"] = tuple(str(x) for x in raw["protections"])
-        return cls(state_dir=Path(raw["state_dir"]), cache_dir=Path(raw["cache_dir"]), **known)
+        app = UserApp.from_json(raw["user_app"]) if raw.get("user_app") else None
+        return cls(state_dir=Path(raw["state_dir"]), cache_dir=Path(raw["cache_dir"]), user_app=app, **known)
 
     def with_offset(self, offset: int) -> EnvConfig:
         return replace(self, port_offset=offset)
@@ -204,7 +233,8 @@ def default_config(state_dir: str | Path | None = None) -> EnvConfig:
 
     ``MQDRILL_STATE`` (state dir), ``MQDRILL_CACHE`` (jars and binaries, default ``.cache``),
     ``MQDRILL_PORT_OFFSET`` (added to every port; 0..20000), ``MQDRILL_ROCKETMQ_PROXY`` and
-    ``MQDRILL_ROCKETMQ_NAMESRV`` (use an existing RocketMQ 5 instead of starting one).
+    ``MQDRILL_ROCKETMQ_NAMESRV`` (use an existing RocketMQ 5 instead of starting one),
+    ``MQDRILL_APP`` (a file describing one more application to start: :mod:`bridge.env.userapp`).
     """
     state = Path(state_dir or os.environ.get("MQDRILL_STATE") or REPO_ROOT / ".state" / "env").resolve()
     saved = state / "env.json"
@@ -224,6 +254,7 @@ def default_config(state_dir: str | Path | None = None) -> EnvConfig:
         broker_groups=groups,
         external_proxy=_addr_env("MQDRILL_ROCKETMQ_PROXY"),
         external_namesrv=_addr_env("MQDRILL_ROCKETMQ_NAMESRV"),
+        user_app=load_app(os.environ["MQDRILL_APP"]) if os.environ.get("MQDRILL_APP") else None,
     )
 
 

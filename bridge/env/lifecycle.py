@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bridge.env import faultlog, health, netguard, procs, rocketmq, services, storefs
+from bridge.env import apps, faultlog, health, netguard, procs, rocketmq, services, storefs
 from bridge.env.config import HOST, SECOND_BROKER, SERVICES, EnvConfig
 from bridge.env.health import message_round_trip
 from bridge.errors import EnvironmentError_, MqdrillError
@@ -39,6 +39,7 @@ def _check_ports(cfg: EnvConfig) -> None:
         "proxy": ["proxy_grpc", "proxy_remoting"],
         "frontend": ["frontend"],
         "cartservice": ["cartservice"],
+        **{name: [name] for name in ("orders", "fulfillment", "notifier", "prometheus")},
     }
     clashes = []
     for service, names in owners.items():
@@ -145,6 +146,7 @@ def up(cfg: EnvConfig, *, say: Say = _quiet, timeout: float = 120.0) -> dict[str
     _start_wait(cfg, ["cartservice", "frontend"], 30)
     seconds = message_round_trip(cfg)
     say(f"a message went frontend → broker → cartservice → redis in {seconds:.1f}s")
+    apps.up(cfg, say)  # the orders application, a user's own application, Prometheus
     info = status(cfg)
     if not info["healthy"]:  # the round trip went through, yet a link says it is broken: say which
         raise EnvironmentError_(f"the environment is up but not healthy: {unhealthy_reasons(info)}")
@@ -198,6 +200,8 @@ def status(cfg: EnvConfig, *, round_trip: bool = False, round_trip_timeout: floa
         "urls": {
             "frontend": cfg.url("frontend"),
             "cartservice": cfg.url("cartservice"),
+            "orders": cfg.url("orders"),
+            "prometheus": cfg.url("prometheus"),
             "toxiproxy": cfg.toxiproxy_url,
             "broker_metrics": f"{cfg.url('broker_metrics')}/metrics",
         },  # fmt: skip
@@ -256,5 +260,5 @@ def down(cfg: EnvConfig, *, say: Say = _quiet) -> list[str]:
         t.join()
     storefs.unmount(cfg.store_dir)
     netguard.open_(cfg)
-    left = [n for n in (*SERVICES, SECOND_BROKER) if services.running(cfg, n) is not None]
+    left = [n for n in dict.fromkeys((*SERVICES, SECOND_BROKER, *cfg.services)) if services.running(cfg, n) is not None]
     return left

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from bridge import process
 from bridge.env.config import HOST, EnvConfig
+from bridge.env.orders import TOPICS as ORDER_TOPICS
 from bridge.errors import EnvironmentError_, ProcessError
 
 CLUSTER = "DefaultCluster"
@@ -170,12 +171,17 @@ def mqadmin(cfg: EnvConfig, *args: str, timeout: float = 60.0) -> str:
 
 
 def create_topic_and_group(cfg: EnvConfig) -> None:
-    """Create ``T_CART`` and ``CID_CART``: the proxy does not auto-create topics for gRPC clients."""
+    """Create ``T_CART`` and ``CID_CART``: the proxy does not auto-create topics for gRPC clients.
+
+    The orders application's topics too (its groups the broker auto-creates at first use).
+    """
     ns = cfg.namesrv_addr
     commands = {
         f"updateTopic {TOPIC}": ["updateTopic", "-n", ns, "-c", CLUSTER, "-t", TOPIC, "-r", "4", "-w", "4"],
         f"updateSubGroup {CONSUMER_GROUP}": ["updateSubGroup", "-n", ns, "-c", CLUSTER, "-g", CONSUMER_GROUP],
     }
+    for topic in ORDER_TOPICS:
+        commands[f"updateTopic {topic}"] = ["updateTopic", "-n", ns, "-c", CLUSTER, "-t", topic, "-r", "4", "-w", "4"]
     # two JVMs side by side: each mqadmin run spends seconds starting and shutting its client down
     with ThreadPoolExecutor(max_workers=2) as pool:
         outputs = dict(zip(commands, pool.map(lambda args: mqadmin(cfg, *args), commands.values()), strict=True))

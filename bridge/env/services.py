@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bridge.env import procs, rocketmq
+from bridge.env import orders, procs, prometheus, rocketmq
 from bridge.env.config import HOST, REPO_ROOT, EnvConfig
 
 SHOP_DIR = REPO_ROOT / "demo-k8s" / "shop"
@@ -72,7 +72,36 @@ def _shop(cfg: EnvConfig, name: str) -> ServiceSpec:
     return ServiceSpec(name, argv, cfg.port(name), env=_shop_env(cfg, name), cwd=SHOP_DIR / name, stop_grace_s=5)
 
 
+def _orders(cfg: EnvConfig, name: str) -> ServiceSpec:
+    env = orders.service_env(cfg, name)
+    return ServiceSpec(name, orders.argv(cfg, name), cfg.port(name), env=env, cwd=orders.workdir(name), stop_grace_s=5)
+
+
+def _prometheus(cfg: EnvConfig) -> ServiceSpec:
+    return ServiceSpec("prometheus", prometheus.argv(cfg), cfg.port("prometheus"), cwd=prometheus.data_dir(cfg))
+
+
+def _user_app(cfg: EnvConfig) -> ServiceSpec:
+    app = cfg.user_app
+    assert app is not None
+    values = {
+        "port": str(cfg.user_app_port),
+        "rocketmq_endpoint": f"{HOST}:{cfg.port('tp_frontend')}",
+        "namesrv": cfg.namesrv_addr,
+        "state_dir": str(cfg.state_dir),
+    }
+    argv, env = app.render(values)
+    cwd = Path(app.cwd) if app.cwd else cfg.state_dir / app.name
+    return ServiceSpec(app.name, argv, cfg.user_app_port, env={"HOME": str(cfg.state_dir / app.name), **env}, cwd=cwd)
+
+
 def spec(cfg: EnvConfig, name: str) -> ServiceSpec:
+    if orders.is_orders_service(name):
+        return _orders(cfg, name)
+    if name == "prometheus":
+        return _prometheus(cfg)
+    if cfg.user_app is not None and name == cfg.user_app.name:
+        return _user_app(cfg)
     if name == "redis":
         return _redis(cfg)
     if name == "toxiproxy":
@@ -110,6 +139,10 @@ def start(cfg: EnvConfig, name: str) -> procs.ProcId:
         s.cwd.mkdir(parents=True, exist_ok=True)
     if name == "redis":
         (cfg.state_dir / "redis").mkdir(parents=True, exist_ok=True)
+    if name in ("orders", "prometheus"):
+        (cfg.state_dir / name).mkdir(parents=True, exist_ok=True)
+    if name == "prometheus":
+        prometheus.write_config(cfg)
     return procs.start(s.argv, pid_file=cfg.pid_file(name), log_file=cfg.log_file(name), env=s.env, cwd=s.cwd)
 
 
@@ -150,6 +183,8 @@ def missing_tools(cfg: EnvConfig) -> list[str]:
     if not cfg.toxiproxy_bin.is_file():
         hint = "run scripts/setup" if shutil.which("go") else "apt-get install -y golang-go, then scripts/setup"
         problems.append(f"Toxiproxy server at {cfg.toxiproxy_bin} ({hint})")
+    if not prometheus.available():
+        problems.append("Prometheus (apt-get install -y prometheus, or scripts/setup)")
     if not Path(cfg.python).is_file():
         problems.append(f"the project's Python at {cfg.python} (run scripts/setup)")
     return problems

@@ -35,6 +35,12 @@ def _base(drill: Drill) -> str:
     return drill.steady_state.probe.frontend_url.rstrip("/")
 
 
+def _probe_bases(drill: Drill) -> list[tuple[str, str]]:
+    """(probe name, base URL) of the drill's own http probes (none for the demo shop preset)."""
+    found = [(p.name, getattr(p, "base_url", None)) for p in drill.steady_state.probes if p.kind == "http"]
+    return [(name, str(base).rstrip("/")) for name, base in found if base]
+
+
 def checks(drill: Drill, url: str | None = None) -> list[SteadyCheck]:
     """The checks of a drill: the frontend's health endpoint, plus the cart view when the drill
     probes cart visibility. ``url`` replaces them with one check of that URL."""
@@ -48,6 +54,9 @@ def checks(drill: Drill, url: str | None = None) -> list[SteadyCheck]:
 
     if url is not None:
         return [check("steady-state", url)]
+    bases = _probe_bases(drill)
+    if bases:  # a drill with its own probes: each HTTP application's health endpoint
+        return [check(f"{name.lower().replace('_', '-')}-healthy", base + HEALTH_PATH) for name, base in bases]
     out = [check("frontend-healthy", _base(drill) + HEALTH_PATH)]
     if "cart_visible" in drill.steady_state.probe.operations:
         out.append(check("cart-readable", _base(drill) + CART_PATH))

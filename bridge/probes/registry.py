@@ -20,6 +20,8 @@ from bridge.probes.contract import KindSpec
 BUILTIN_KINDS: tuple[str, ...] = (
     "bridge.probes.kinds.http",
     "bridge.probes.kinds.eventually",
+    "bridge.probes.kinds.rocketmq_canary",
+    "bridge.probes.kinds.prometheus",
 )
 
 
