@@ -73,3 +73,49 @@ def gone(admin: Rest, obj: dict[str, Any]) -> bool:
 
 def wait_gone(admin: Rest, obj: dict[str, Any], timeout_s: float = 30) -> None:
     admin.wait_for(f"{obj['kind']} {obj['metadata']['name']} gone", lambda: gone(admin, obj), timeout_s=timeout_s)
+
+
+class SteadyProbe:
+    """The probe's part when there is no application to probe (kwok runs no containers): the
+    steady state always holds. Everything else of the run is real: wiring, engines, preflight
+    against the cluster, pod-log collectors, the ledger."""
+
+    def __init__(self, drill: object, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def start(self) -> None: ...
+
+    def stats(self, window_s: float) -> Any:
+        from bridge.runner.ports import LiveStats
+
+        return LiveStats(count=int(window_s * 10), success_ratio=1.0, p95_ms=10.0)
+
+    def check_s(self) -> float:
+        return 1.0
+
+    def check(self) -> str | None:
+        return None
+
+    def stop(self) -> None: ...
+
+
+def real_deps(drill_: Any, kubeconfig: Path, **replace: Any) -> Any:
+    """`mqdrill run --kubeconfig` 's deps, with the steady probe and no report."""
+    import dataclasses
+
+    from bridge.runner.wiring import build_deps
+
+    deps = build_deps(drill_, report=False, kubeconfig=str(kubeconfig))
+    return dataclasses.replace(deps, probe_for=SteadyProbe, after_run=None, tick_s=0.5, **replace)
+
+
+def short(drill_: Any, fault_s: float = 4) -> Any:
+    from bridge.spec.models import Windows
+
+    return drill_.model_copy(update={"windows": Windows(baseline=2, fault=fault_s, recovery=1)})
+
+
+def events(run_dir: Path) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in (run_dir / "events.jsonl").read_text().splitlines()]

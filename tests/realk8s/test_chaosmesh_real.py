@@ -21,9 +21,7 @@ def live_pods(bed: Bed, selector: str, ns: str = DEMO_NS) -> dict[str, dict[str,
     return {p["metadata"]["uid"]: p for p in bed.pods(ns, selector) if not p["metadata"].get("deletionTimestamp")}
 
 
-def test_pod_kill_kills_the_pod_is_confirmed_once_and_recovers_by_deletion(
-    healthy: Bed, real_kubeconfig: Path
-) -> None:
+def test_pod_kill_kills_the_pod_is_confirmed_once_and_recovers_by_deletion(healthy: Bed, real_kubeconfig: Path) -> None:
     bed = healthy
     before = set(live_pods(bed, BROKER))
     p = plan("broker-unavailable", "pod-kill", tag="podkill")
@@ -64,9 +62,7 @@ def test_pod_failure_patches_the_pod_and_recovery_restores_it(healthy: Bed, real
     assert eng.status(handle).status == "recovered"
 
 
-def test_container_kill_fails_in_the_controllers_words_and_leaves_nothing(
-    healthy: Bed, real_kubeconfig: Path
-) -> None:
+def test_container_kill_fails_in_the_controllers_words_and_leaves_nothing(healthy: Bed, real_kubeconfig: Path) -> None:
     # kwok pods have no container IDs and there is no chaos-daemon to kill a container with.
     p = plan("broker-unavailable", "container-kill", tag="ckill")
     with pytest.raises(InjectionError) as err:
@@ -102,9 +98,7 @@ def test_kinds_needing_chaos_daemon_fail_in_its_words_and_are_always_recovered(
     assert gone(healthy.admin, dict(p.objects[0]))
 
 
-def test_an_unannotated_namespace_is_named_when_the_filter_selects_no_pod(
-    healthy: Bed, real_kubeconfig: Path
-) -> None:
+def test_an_unannotated_namespace_is_named_when_the_filter_selects_no_pod(healthy: Bed, real_kubeconfig: Path) -> None:
     assert healthy.pods(UNANNOTATED_NS, BROKER)  # the pods are there; the filter hides them
     p = plan("broker-unavailable", "pod-kill", namespace=UNANNOTATED_NS, tag="filter")
     with pytest.raises(InjectionError) as err:

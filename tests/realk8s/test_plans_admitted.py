@@ -66,7 +66,10 @@ BAD_SPECS = {
     # the schema accepts these; the webhook refuses them
     "bad duration": ({"action": "pod-kill", "mode": "one", "duration": "abc"}, "parse duration field error"),
     "fixed without value": ({"action": "pod-kill", "mode": "fixed", "duration": "10s"}, "value"),
-    "container-kill without containerNames": ({"action": "container-kill", "mode": "one", "duration": "10s"}, "container"),
+    "container-kill without containerNames": (
+        {"action": "container-kill", "mode": "one", "duration": "10s"},
+        "container",
+    ),
 }
 
 
