@@ -278,8 +278,7 @@ class ObjectEngine:
             release = [(ref, obj) for ref, obj in left if self.force_clean or self.never_injected(obj)]
             if release:
                 for ref, _ in release:
-                    patch = self.force_clean_patch()
-                    self._call(partial(self.kube.patch, ref.resource, ref.name, patch, namespace=ref.namespace))
+                    self._release(ref)
                 released = {ref for ref, _ in release}
                 left = [(r, o) for r, o in left if r not in released]
                 left += self._wait_recovered(sorted(released, key=str), RELEASE_WAIT_S)
@@ -411,6 +410,15 @@ class ObjectEngine:
 
         _, seen = wait_until(observe, done, timeout_s=timeout_s, poll_s=self.poll_s, clock=self.clock)
         return [(r, o) for r, o in seen if o is not None and not self.recovered(o)]
+
+    def _release(self, ref: ObjectRef) -> None:
+        """Clear the finalizers of an object stuck in deletion (gone meanwhile: nothing to do)."""
+        patch = self.force_clean_patch()
+        try:
+            self._call(partial(self.kube.patch, ref.resource, ref.name, patch, namespace=ref.namespace))
+        except KubernetesError as exc:
+            if exc.status != 404:
+                raise
 
     def _stuck_uninjected(self, obj: JsonObject) -> bool:
         return bool(obj.get("metadata", {}).get("deletionTimestamp")) and self.never_injected(obj)
