@@ -36,6 +36,13 @@ FILTER_ANNOTATION = "chaos-mesh.org/inject"
 # The controller's Warning events that mean "this will not be injected" (recorder.Failed).
 FATAL_EVENT_PREFIXES = ("Failed to select targets", "Failed to apply chaos")
 EMPTY_SELECTION = ("no pod is selected", "no target has been selected")
+# Failures the controller retries and gets past (an update conflict, a blip of the API server):
+# they end nothing.
+TRANSIENT = ("the object has been modified", "Operation cannot be fulfilled", "connection refused", "i/o timeout")
+
+
+def transient(message: str) -> bool:
+    return any(t in message for t in TRANSIENT)
 
 
 def condition(obj: JsonObject, kind: str) -> bool:
@@ -56,7 +63,7 @@ def record_failures(obj: JsonObject) -> list[str]:
     out = []
     for rec in records(obj):
         events = rec.get("events") or []
-        if events and events[-1].get("type") == "Failed":
+        if events and events[-1].get("type") == "Failed" and not transient(str(events[-1].get("message", ""))):
             last = events[-1]
             out.append(f"{rec.get('id', '?')}: {last.get('operation', 'Apply')} failed: {last.get('message', '')}")
     return out
@@ -126,7 +133,9 @@ class ChaosMeshEngine(ObjectEngine):
         fatal = [
             str(e.get("message") or "")
             for e in events
-            if e.get("type") == "Warning" and str(e.get("message") or "").startswith(FATAL_EVENT_PREFIXES)
+            if e.get("type") == "Warning"
+            and str(e.get("message") or "").startswith(FATAL_EVENT_PREFIXES)
+            and not transient(str(e.get("message")))
         ]
         return fatal[-1] if fatal else None
 
