@@ -79,6 +79,12 @@ def workloads(bed: Bed) -> None:
             bed.admin.post("/api/v1/nodes", body)
     bed.admin.wait_for("kwok nodes Ready", lambda: all(_node_ready(bed, n) for n in NODES), timeout_s=60)
     for ns in (DEMO_NS, UNANNOTATED_NS):
+        # pods are admitted only once their namespace's "default" ServiceAccount exists
+        bed.admin.wait_for(
+            f"ServiceAccount default in {ns}",
+            lambda ns=ns: bed.admin.get_or_none(f"/api/v1/namespaces/{ns}/serviceaccounts/default"),
+            timeout_s=60,
+        )
         for name, (labels, container) in WORKLOADS.items():
             bed.admin.apply(
                 f"/apis/apps/v1/namespaces/{ns}/deployments/{name}", deployment(name, ns, labels, container)
