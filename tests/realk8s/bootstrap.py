@@ -54,7 +54,8 @@ def before_controllers(bed: Bed) -> None:
     namespace(bed, DEMO_NS, {FILTER_ANNOTATION: "enabled"})
     namespace(bed, UNANNOTATED_NS)
     apply_crds(bed, component_dir("chaos-mesh", "CHAOS_MESH") / "crd.yaml")
-    apply_crds(bed, component_dir("chaosblade-operator", "CHAOSBLADE_OPERATOR") / "crd.yaml")
+    if "chaosblade-operator" not in bed.without:
+        apply_crds(bed, component_dir("chaosblade-operator", "CHAOSBLADE_OPERATOR") / "crd.yaml")
 
 
 def workloads(bed: Bed) -> None:

@@ -58,6 +58,17 @@ def sa_kubeconfig(real_cluster: Bed) -> Path:
     )
 
 
+def needs_operator(bed: Bed) -> None:
+    if "chaosblade-operator" in bed.without:
+        pytest.skip("the bed was started without the chaosblade-operator (MQDRILL_REALK8S_WITHOUT)")
+
+
+@pytest.fixture
+def with_operator(real_cluster: Bed) -> Bed:
+    needs_operator(real_cluster)
+    return real_cluster
+
+
 @pytest.fixture
 def healthy(real_cluster: Bed) -> Iterator[Bed]:
     """The bed, with every component running before and after the test (a cluster-fault test

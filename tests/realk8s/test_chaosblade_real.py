@@ -22,7 +22,7 @@ def live_uids(bed: Bed) -> set[str]:
     return {p["metadata"]["uid"] for p in bed.pods(DEMO_NS, BROKER) if not p["metadata"].get("deletionTimestamp")}
 
 
-def test_pod_delete_is_reconciled_by_the_real_operator(healthy: Bed, real_kubeconfig: Path) -> None:
+def test_pod_delete_is_reconciled_by_the_real_operator(healthy: Bed, with_operator: Bed, real_kubeconfig: Path) -> None:
     bed = healthy
     wait_workloads_ready(bed, DEMO_NS)
     before = live_uids(bed)
@@ -53,7 +53,7 @@ IN_POD = [
 
 @pytest.mark.parametrize(("scenario", "cause"), IN_POD, ids=[c for _, c in IN_POD])
 def test_experiments_inside_a_pod_fail_in_the_operators_words_and_are_recovered(
-    healthy: Bed, real_kubeconfig: Path, scenario: str, cause: str
+    healthy: Bed, with_operator: Bed, real_kubeconfig: Path, scenario: str, cause: str
 ) -> None:
     p = plan(scenario, cause, engine="chaosblade", tag=f"cb{cause[:8]}")
     with pytest.raises(InjectionError) as err:

@@ -16,7 +16,8 @@ from bridge.errors import KubernetesError
 from bridge.k8s import AdmissionRefused, Kube, KubeOptions
 from bridge.spec.catalog import load_catalog
 from bridge.spec.resolve import resolve
-from tests.realk8s.testbed import DEMO_NS
+from tests.realk8s.conftest import needs_operator
+from tests.realk8s.testbed import DEMO_NS, Bed
 from tests.support.drills import drill
 
 CATALOG = load_catalog()
@@ -40,8 +41,10 @@ def kube(real_kubeconfig: Path) -> Iterator[Kube]:
 @pytest.mark.parametrize(("scenario", "cause", "engine"), ENTRIES)
 @pytest.mark.parametrize(("client", "direction"), VARIANTS)
 def test_catalog_plan_is_admitted_by_the_real_server_and_webhooks(
-    kube: Kube, scenario: str, cause: str, engine: str, client: str, direction: str
+    real_cluster: Bed, kube: Kube, scenario: str, cause: str, engine: str, client: str, direction: str
 ) -> None:
+    if engine == "chaosblade":
+        needs_operator(real_cluster)
     d = drill(
         scenario=scenario,
         causes=[cause],
@@ -90,10 +93,7 @@ def test_a_webhook_refusal_is_reported_as_a_refusal_in_its_words(kube: Kube, cas
     assert err.value.status == 403
 
 
-def test_an_rbac_refusal_still_names_the_permission(real_cluster: object, tmp_path: Path) -> None:
-    from tests.realk8s.testbed import Bed
-
-    assert isinstance(real_cluster, Bed)
+def test_an_rbac_refusal_still_names_the_permission(real_cluster: Bed, tmp_path: Path) -> None:
     sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "nobody", "namespace": DEMO_NS}}
     real_cluster.admin.apply(f"/api/v1/namespaces/{DEMO_NS}/serviceaccounts/nobody", sa)
     config = real_cluster.token_kubeconfig(tmp_path / "nobody", namespace=DEMO_NS, service_account="nobody")

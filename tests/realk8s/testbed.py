@@ -12,6 +12,9 @@ Binaries come from ``scripts/testbed/build`` (cached by version outside the clon
 32313  kwok's own server
 =====  ==========================================
 
+``MQDRILL_REALK8S_WITHOUT=chaosblade-operator`` starts a bed without the operator (and its CRD),
+for a quick local session on Chaos Mesh only; the tests that need it are then skipped, saying so.
+
 kube-controller-manager and kube-scheduler serve nothing (``--secure-port=0``). Only one bed
 runs on a machine at a time: :func:`start_bed` takes ``/tmp/mqdrill-realk8s.lock`` (a second
 session waits for it) and kills what a killed earlier session left, by the pids it recorded.
@@ -88,6 +91,20 @@ def component_dir(component: str, version_key: str) -> Path:
     return cache_dir() / f"{component}-{versions()[version_key]}"
 
 
+OPTIONAL = ("chaosblade-operator",)
+
+
+def left_out() -> set[str]:
+    """Components ``MQDRILL_REALK8S_WITHOUT`` leaves out (only the optional ones may be)."""
+    asked = {c.strip() for c in os.environ.get("MQDRILL_REALK8S_WITHOUT", "").split(",") if c.strip()}
+    bad = asked - set(OPTIONAL)
+    if bad:
+        raise RuntimeError(
+            f"MQDRILL_REALK8S_WITHOUT: {sorted(bad)} cannot be left out (allowed: {', '.join(OPTIONAL)})"
+        )
+    return asked
+
+
 def missing_components() -> list[str]:
     wanted = {
         "kubernetes": "KUBERNETES",
@@ -96,7 +113,8 @@ def missing_components() -> list[str]:
         "chaos-mesh": "CHAOS_MESH",
         "chaosblade-operator": "CHAOSBLADE_OPERATOR",
     }
-    return [c for c, key in wanted.items() if not (component_dir(c, key) / ".built").exists()]
+    skip = left_out()
+    return [c for c, key in wanted.items() if c not in skip and not (component_dir(c, key) / ".built").exists()]
 
 
 @dataclass
@@ -209,6 +227,7 @@ class Bed:
     kubeconfig: Path
     procs: dict[str, Proc] = field(default_factory=dict)
     lock: IO[str] | None = None
+    without: frozenset[str] = frozenset()
 
     # -- components --------------------------------------------------------------------------
 
@@ -394,7 +413,9 @@ def start_bed(d: Path) -> Bed:
     pki = make_pki(d / "pki")
     kubeconfig = write_kubeconfig(d / "admin.kubeconfig", pki)
     admin = Rest(f"https://{HOST}:{API_PORT}", pki.ca, pki.admin_cert, pki.admin_key)
-    bed = Bed(d, pki, admin, kubeconfig, _procs(d, pki, kubeconfig, admin), lock)
+    without = frozenset(left_out())
+    procs = {k: v for k, v in _procs(d, pki, kubeconfig, admin).items() if k not in without}
+    bed = Bed(d, pki, admin, kubeconfig, procs, lock, without)
     try:
         _prepare_files(d, pki)
         for name in ("etcd", "kube-apiserver"):
@@ -407,7 +428,8 @@ def start_bed(d: Path) -> Bed:
         bootstrap.workloads(bed)
         bed.start_component("chaos-mesh")
         bootstrap.webhooks(bed, base64.b64encode(pki.ca.read_bytes()).decode())
-        bed.start_component("chaosblade-operator")
+        if "chaosblade-operator" in bed.procs:
+            bed.start_component("chaosblade-operator")
     except BaseException:
         bed.stop()
         raise
