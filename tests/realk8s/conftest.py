@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.realk8s.bootstrap import apply_rbac
-from tests.realk8s.testbed import DEMO_NS, ROOT, Bed, start_bed
+from tests.realk8s.testbed import DEMO_NS, ROOT, Bed, needs_operator, start_bed
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,11 +56,6 @@ def sa_kubeconfig(real_cluster: Bed) -> Path:
     return real_cluster.token_kubeconfig(
         real_cluster.dir / "sa.kubeconfig", namespace=DEMO_NS, service_account="mqdrill"
     )
-
-
-def needs_operator(bed: Bed) -> None:
-    if "chaosblade-operator" in bed.without:
-        pytest.skip("the bed was started without the chaosblade-operator (MQDRILL_REALK8S_WITHOUT)")
 
 
 @pytest.fixture

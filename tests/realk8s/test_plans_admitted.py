@@ -16,8 +16,7 @@ from bridge.errors import KubernetesError
 from bridge.k8s import AdmissionRefused, Kube, KubeOptions
 from bridge.spec.catalog import load_catalog
 from bridge.spec.resolve import resolve
-from tests.realk8s.conftest import needs_operator
-from tests.realk8s.testbed import DEMO_NS, Bed
+from tests.realk8s.testbed import DEMO_NS, Bed, needs_operator
 from tests.support.drills import drill
 
 CATALOG = load_catalog()

@@ -17,9 +17,8 @@ from bridge.runner.lifecycle import run_drill
 from bridge.spec.loader import load_drill
 from tests.realk8s import helpers
 from tests.realk8s.bootstrap import wait_workloads_ready
-from tests.realk8s.conftest import needs_operator
 from tests.realk8s.helpers import plan, real_deps, short
-from tests.realk8s.testbed import DEMO_NS, UNANNOTATED_NS, Bed
+from tests.realk8s.testbed import DEMO_NS, UNANNOTATED_NS, Bed, needs_operator
 
 ROOT = Path(__file__).resolve().parents[2]
 DRILLS = sorted(

@@ -270,6 +270,14 @@ class Bed:
         return list(self.admin.get(f"/api/v1/namespaces/{namespace}/pods", query=query)["items"])
 
 
+def needs_operator(bed: Bed) -> None:
+    """Skip the calling test when the bed runs without the chaosblade-operator."""
+    import pytest
+
+    if "chaosblade-operator" in bed.without:
+        pytest.skip("the bed was started without the chaosblade-operator (MQDRILL_REALK8S_WITHOUT)")
+
+
 def write_kubeconfig(path: Path, pki: Pki, *, token: str | None = None, namespace: str = DEMO_NS) -> Path:
     user: dict[str, Any] = (
         {"token": token} if token else {"client-certificate": str(pki.admin_cert), "client-key": str(pki.admin_key)}
