@@ -11,10 +11,10 @@ recovery; both are capped by the engine's ``confirm_timeout_s`` / ``recover_time
 have a floor for slow clusters. A failure the controller reports ends the wait at once, in the
 controller's words.
 
-An object stuck in deletion on its finalizer is released (``metadata.finalizers`` cleared,
-within :data:`RELEASE_WAIT_S`) in two cases only: the user asked for force-clean, or the
-controller's own status says the fault was never injected (its apply failed), so there is
-nothing left for it to restore.
+Recovery ends with the objects gone. One stuck in deletion on its finalizer is released
+(``metadata.finalizers`` cleared, within :data:`RELEASE_WAIT_S`) in two cases only: the user
+asked for force-clean, or the controller's own status says nothing is left injected (recovered,
+or its apply failed and it never injected), so there is nothing left for it to restore.
 """
 
 from __future__ import annotations
@@ -275,7 +275,7 @@ class ObjectEngine:
         wait_s = self.recover_wait_s(handle.data.get("duration_s"))
         try:
             left = self._wait_recovered(refs, wait_s)
-            release = [(ref, obj) for ref, obj in left if self.force_clean or self.never_injected(obj)]
+            release = [(ref, obj) for ref, obj in left if self.force_clean or self._releasable(obj)]
             if release:
                 for ref, _ in release:
                     self._release(ref)
@@ -396,20 +396,21 @@ class ObjectEngine:
             raise InjectionError(f"injection not confirmed within {timeout_s:g}s: " + "; ".join(pending))
 
     def _wait_recovered(self, refs: Sequence[ObjectRef], timeout_s: float) -> list[tuple[ObjectRef, JsonObject]]:
-        """Wait until every object is gone or recovered; the ones still there, as last seen.
+        """Wait until every object is gone (or safe to release); the ones still there, as last seen.
 
-        An object the controller never injected and that is stuck in deletion ends the wait
-        early: no amount of waiting will make the controller release it.
+        A deleted object that the controller reports recovered, or never injected, but still
+        holds its finalizer ends the wait early: there is nothing left for the controller to
+        undo, and the caller releases it.
         """
 
         def observe() -> list[tuple[ObjectRef, JsonObject | None]]:
             return [(r, self._get(r)) for r in refs]
 
         def done(seen: list[tuple[ObjectRef, JsonObject | None]]) -> bool:
-            return all(o is None or self.recovered(o) or self._stuck_uninjected(o) for _, o in seen)
+            return all(o is None or self._releasable(o) for _, o in seen)
 
         _, seen = wait_until(observe, done, timeout_s=timeout_s, poll_s=self.poll_s, clock=self.clock)
-        return [(r, o) for r, o in seen if o is not None and not self.recovered(o)]
+        return [(r, o) for r, o in seen if o is not None]
 
     def _release(self, ref: ObjectRef) -> None:
         """Clear the finalizers of an object stuck in deletion (gone meanwhile: nothing to do)."""
@@ -420,8 +421,10 @@ class ObjectEngine:
             if exc.status != 404:
                 raise
 
-    def _stuck_uninjected(self, obj: JsonObject) -> bool:
-        return bool(obj.get("metadata", {}).get("deletionTimestamp")) and self.never_injected(obj)
+    def _releasable(self, obj: JsonObject) -> bool:
+        """In deletion, and the controller's status says nothing is left injected."""
+        deleting = bool(obj.get("metadata", {}).get("deletionTimestamp"))
+        return deleting and (self.recovered(obj) or self.never_injected(obj))
 
     def _why_left(self, obj: JsonObject) -> str:
         failure = self.failure(obj)

@@ -127,6 +127,9 @@ class Proc:
     log: Path
     ready: Callable[[], bool]
     ready_timeout_s: float = 90.0
+    # Chaos Mesh v2.8.3 stops its manager on SIGTERM, then waits in its fx app for another
+    # signal (controller-runtime's handler exits on the second): send it after this long.
+    second_term_after_s: float | None = None
     popen: subprocess.Popen[bytes] | None = None
     _log: IO[bytes] | None = None
 
@@ -167,6 +170,11 @@ class Proc:
             else:
                 self.popen.send_signal(signal.SIGTERM)
                 try:
+                    if self.second_term_after_s is not None:
+                        try:
+                            self.popen.wait(timeout=self.second_term_after_s)
+                        except subprocess.TimeoutExpired:
+                            self.popen.send_signal(signal.SIGTERM)
                     self.popen.wait(timeout=timeout_s)
                 except subprocess.TimeoutExpired:
                     self.popen.kill()
@@ -388,7 +396,7 @@ def _procs(d: Path, pki: Pki, kubeconfig: Path, admin: Rest) -> dict[str, Proc]:
                 "TEMPLATE_LABELS": "app.kubernetes.io/component:template",
                 "CONFIGMAP_LABELS": "app.kubernetes.io/component:webhook", "TZ": "UTC",
             },
-            logs / "chaos-mesh.log", webhook_ready,
+            logs / "chaos-mesh.log", webhook_ready, second_term_after_s=5.0,
         ),
         "chaosblade-operator": Proc(
             "chaosblade-operator",
