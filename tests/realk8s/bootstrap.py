@@ -113,10 +113,17 @@ def deployment(name: str, ns: str, labels: dict[str, str], container: str) -> di
 def wait_workloads_ready(bed: Bed, ns: str, timeout_s: float = 120) -> None:
     from tests.realk8s.testbed import WORKLOADS
 
-    def ready() -> bool:
+    def ready() -> bool | str:
         pods = [p for p in bed.pods(ns) if not p["metadata"].get("deletionTimestamp")]
         ok = [p for p in pods if _pod_ready(p)]
-        return len(ok) >= len(WORKLOADS)
+        if len(ok) >= len(WORKLOADS):
+            return True
+        late = [
+            f"{p['metadata']['name']}: {p.get('status', {}).get('phase')} {p.get('status', {}).get('conditions')}"
+            for p in pods
+            if not _pod_ready(p)
+        ]
+        raise ValueError("; ".join(late) or f"{len(pods)} pods")
 
     bed.admin.wait_for(f"demo pods Running/Ready in {ns}", ready, timeout_s=timeout_s)
 

@@ -119,7 +119,7 @@ class Rest:
         while time.monotonic() < deadline:
             try:
                 last = check()
-            except (ApiError, OSError) as exc:
+            except (ApiError, OSError, ValueError) as exc:
                 last = exc
             else:
                 if last:
