@@ -54,8 +54,7 @@ def before_controllers(bed: Bed) -> None:
     namespace(bed, DEMO_NS, {FILTER_ANNOTATION: "enabled"})
     namespace(bed, UNANNOTATED_NS)
     apply_crds(bed, component_dir("chaos-mesh", "CHAOS_MESH") / "crd.yaml")
-    if "chaosblade-operator" not in bed.without:
-        apply_crds(bed, component_dir("chaosblade-operator", "CHAOSBLADE_OPERATOR") / "crd.yaml")
+    apply_crds(bed, component_dir("chaosblade-operator", "CHAOSBLADE_OPERATOR") / "crd.yaml")
 
 
 def workloads(bed: Bed) -> None:

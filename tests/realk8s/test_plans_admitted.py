@@ -16,7 +16,7 @@ from bridge.errors import KubernetesError
 from bridge.k8s import AdmissionRefused, Kube, KubeOptions
 from bridge.spec.catalog import load_catalog
 from bridge.spec.resolve import resolve
-from tests.realk8s.testbed import DEMO_NS, Bed, needs_operator
+from tests.realk8s.testbed import DEMO_NS, Bed
 from tests.support.drills import drill
 
 CATALOG = load_catalog()
@@ -42,8 +42,6 @@ def kube(real_kubeconfig: Path) -> Iterator[Kube]:
 def test_catalog_plan_is_admitted_by_the_real_server_and_webhooks(
     real_cluster: Bed, kube: Kube, scenario: str, cause: str, engine: str, client: str, direction: str
 ) -> None:
-    if engine == "chaosblade":
-        needs_operator(real_cluster)
     d = drill(
         scenario=scenario,
         causes=[cause],
