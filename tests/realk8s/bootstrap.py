@@ -37,7 +37,7 @@ def apply_crds(bed: Bed, path: Path) -> list[str]:
 def _established(bed: Bed, name: str) -> bool:
     crd = bed.admin.get(f"{CRD_PATH}/{name}")
     return any(
-        c["type"] == "Established" and c["status"] == "True" for c in crd.get("status", {}).get("conditions", [])
+        c["type"] == "Established" and c["status"] == "True" for c in (crd.get("status") or {}).get("conditions") or []
     )
 
 
