@@ -55,7 +55,9 @@ CHAOSBLADE = CustomResource("chaosblade.io", "v1alpha1", "chaosblades", "ChaosBl
 # Floors of the waits (a loaded cluster's controller needs a few seconds even for a short fault),
 # and how long a released finalizer may take to let the object go.
 MIN_CONFIRM_S = 10.0
-MIN_RECOVER_S = 20.0
+# A controller that just got its API server back re-lists before it acts (Chaos Mesh v2.8.3 took
+# more than 20 s after an API server restart): the recovery wait never goes below this.
+MIN_RECOVER_S = 45.0
 RELEASE_WAIT_S = 10.0
 RELEASE_PATCH: dict[str, Any] = {"metadata": {"finalizers": None}}
 

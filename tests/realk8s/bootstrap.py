@@ -122,6 +122,11 @@ def wait_workloads_ready(bed: Bed, ns: str, timeout_s: float = 120) -> None:
             for p in pods
             if not _pod_ready(p)
         ]
+        # kwok sets Ready once; a pod the node controller marked NotReady while the API server
+        # was down (its node's heartbeats stopped) stays so: replace it, as a kubelet would heal it
+        for p in pods:
+            if p.get("status", {}).get("phase") == "Running" and not _pod_ready(p):
+                bed.admin.delete(f"/api/v1/namespaces/{ns}/pods/{p['metadata']['name']}", query="gracePeriodSeconds=0")
         raise ValueError("; ".join(late) or f"{len(pods)} pods")
 
     bed.admin.wait_for(f"demo pods Running/Ready in {ns}", ready, timeout_s=timeout_s)
