@@ -4,9 +4,12 @@ Everything leaves this module as plain JSON-like dicts, and every failure as a
 :class:`bridge.errors.KubernetesError` whose message says what to do:
 
 - 403 names the missing permission (verb, group, resource, namespace) so an RBAC rule can be
-  written from it;
+  written from it — unless an admission webhook refused the object (Chaos Mesh's webhook is
+  stricter than its CRD schema, and answers 403 too): that is :class:`AdmissionRefused`, in the
+  webhook's own words, because no RBAC rule would help;
 - 404 on a custom resource's collection means its CRD is not installed (install Chaos Mesh /
-  the chaosblade-operator); a 404 on one named object is "absent" and reported as ``None``;
+  the chaosblade-operator): :class:`CrdMissing`; a 404 on one named object is "absent" and
+  reported as ``None``;
 - 409 says the object already exists; timeouts and refused connections raise
   :class:`KubernetesUnavailable`, which engines retry.
 
@@ -56,6 +59,19 @@ BUILTIN_KINDS: dict[str, tuple[str, str]] = {
 
 class KubernetesUnavailable(KubernetesError):
     """The API server could not be reached or did not answer in time: worth retrying."""
+
+
+class AdmissionRefused(KubernetesError):
+    """An admission webhook refused the request (not a permissions problem): its message says why."""
+
+
+class CrdMissing(KubernetesError):
+    """The custom resource's CRD is not installed on this cluster."""
+
+
+def _webhook_refusal(said: str) -> bool:
+    # The API server's wording for every webhook denial: 'admission webhook "<name>" denied the request: ...'
+    return "admission webhook" in said and "denied the request" in said
 
 
 @dataclass(frozen=True)
@@ -117,7 +133,7 @@ def _server_message(exc: ApiException) -> str:
             message = json.loads(body).get("message")
         except (ValueError, AttributeError):
             message = None
-        return str(message or body).strip()[:300]
+        return str(message or body).strip()[:600]
     return str(exc.reason or "").strip()
 
 
@@ -125,6 +141,8 @@ def _map_api_exception(op: _Op, exc: ApiException, *, custom: CustomResource | N
     status = int(exc.status or 0)
     said = _server_message(exc)
     detail = f" (API server: {said})" if said else ""
+    if _webhook_refusal(said):
+        return AdmissionRefused(f"refused by the cluster's admission webhook: {op.what()}: {said}", status=status)
     if status == 401:
         return KubernetesError(
             f"unauthorized: the API server rejected our credentials for {op.what()}; "
@@ -139,7 +157,7 @@ def _map_api_exception(op: _Op, exc: ApiException, *, custom: CustomResource | N
         )
     if status == 404 and custom is not None:
         hint = CRD_HINTS.get(custom.group, "install the operator that defines it")
-        return KubernetesError(
+        return CrdMissing(
             f"the custom resource {custom} is not installed on this cluster (404 on {op.what()}): {hint}",
             status=404,
         )
@@ -249,12 +267,17 @@ class Kube:
         names = {r.get("name") for r in listing.get("resources") or []}
         if res.plural not in names:
             hint = CRD_HINTS.get(res.group, "install the operator that defines it")
-            raise KubernetesError(f"the custom resource {res} is not installed on this cluster: {hint}", status=404)
+            raise CrdMissing(f"the custom resource {res} is not installed on this cluster: {hint}", status=404)
 
-    def create(self, res: CustomResource, body: Mapping[str, Any], *, namespace: str | None = None) -> JsonObject:
+    def create(
+        self, res: CustomResource, body: Mapping[str, Any], *, namespace: str | None = None, dry_run: bool = False
+    ) -> JsonObject:
+        """Create the object; ``dry_run``: the server validates and admits it (webhooks included)
+        and stores nothing."""
         ns = self._ns(res, namespace or body.get("metadata", {}).get("namespace"))
         name = body.get("metadata", {}).get("name")
         op = _Op("create", res.plural, res.group, ns, name)
+        extra: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
         if ns is None:
             return self._json(
                 op,
@@ -264,6 +287,7 @@ class Kube:
                 res.plural,
                 dict(body),
                 custom=res,
+                **extra,
             )
         return self._json(
             op,
@@ -274,6 +298,7 @@ class Kube:
             res.plural,
             dict(body),
             custom=res,
+            **extra,
         )
 
     def get(self, res: CustomResource, name: str, *, namespace: str | None = None) -> JsonObject | None:
@@ -388,6 +413,29 @@ class Kube:
                 _Op("list", "pods", namespace=ns), self._core.list_namespaced_pod, ns, label_selector=selector
             )
         return list(data.get("items") or [])
+
+    def events_for(self, obj: Mapping[str, Any]) -> list[JsonObject]:
+        """The core/v1 Events about one object (by namespace, name and uid), oldest first.
+
+        Controllers write what they could not do here (Chaos Mesh: ``Failed to select targets:
+        no pod is selected``), not always in the object's status.
+        """
+        meta = obj.get("metadata", {})
+        ns = meta.get("namespace") or self.namespace
+        name, uid = meta.get("name"), meta.get("uid")
+        op = _Op("list", "events", namespace=ns)
+        data = self._json(op, self._core.list_namespaced_event, ns, field_selector=f"involvedObject.name={name}")
+        items = [e for e in data.get("items") or [] if not uid or (e.get("involvedObject") or {}).get("uid") == uid]
+        return sorted(items, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or ""))
+
+    def get_namespace(self, name: str) -> JsonObject | None:
+        """The namespace object, or ``None`` when it does not exist."""
+        try:
+            return self._json(_Op("get", "namespaces", name=name), self._core.read_namespace, name)
+        except KubernetesError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     def pod_log(
         self,

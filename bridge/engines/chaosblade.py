@@ -61,5 +61,6 @@ class ChaosBladeEngine(ObjectEngine):
         ok = sum(1 for r in statuses if r.get("success") is True)
         return f"phase {phase(obj) or 'none'}; {ok}/{len(statuses)} resource(s) succeeded"
 
-    def force_clean_patch(self) -> dict[str, Any]:
-        return {"metadata": {"finalizers": None}}
+    def never_injected(self, obj: JsonObject) -> bool:
+        # phase Error with no resource that took: the operator applied nothing it must undo
+        return phase(obj) == "Error" and not any(r.get("success") is True for r in res_statuses(obj))

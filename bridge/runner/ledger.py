@@ -1,5 +1,10 @@
 """The ledger: one JSON file per active fault, written before we rely on it and removed only
-after its recovery is confirmed. `mqdrill recover` reads it back after a crash."""
+after its recovery is confirmed. `mqdrill recover` reads it back after a crash.
+
+For an engine that can name what it will create before creating it (the Kubernetes object
+engines: the object names are in the plan), the entry is written *before* the inject, so an
+object whose inject failed and whose rollback failed too is still found by `mqdrill recover RUN`.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,16 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from bridge.engines.base import Handle
+from bridge.engines.base import Handle, Plan
+
+
+@runtime_checkable
+class NamesAhead(Protocol):
+    """An engine whose handle is known from the plan, before anything exists."""
+
+    def planned_handle(self, plan: Plan) -> Handle: ...
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,19 @@ class Ledger:
             os.fsync(f.fileno())
         tmp.replace(path)
         return Entry(handle, run_dir, deadline, path)
+
+    def add_planned(self, engine: object, plan: Plan, *, run_dir: str, deadline: float) -> Entry | None:
+        """Record what ``engine`` is about to create for ``plan``; ``None`` if it cannot say in advance."""
+        if not isinstance(engine, NamesAhead):
+            return None
+        return self.add(engine.planned_handle(plan), run_dir=run_dir, deadline=deadline)
+
+    def replace(self, planned: Entry | None, handle: Handle, *, run_dir: str, deadline: float) -> Entry:
+        """The entry for the injected ``handle``, in place of the one written ahead for it."""
+        entry = self.add(handle, run_dir=run_dir, deadline=deadline)
+        if planned is not None and planned.path != entry.path:
+            planned.path.unlink(missing_ok=True)
+        return entry
 
     def remove(self, handle: Handle) -> None:
         self._file(handle).unlink(missing_ok=True)

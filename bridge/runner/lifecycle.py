@@ -131,13 +131,19 @@ class DrillRun:
             # A signal between "injected" and "its recovery is on the stack" would lose the fault:
             # hold signals until the recovery is registered, then act on them.
             with shielded() as received:
+                where = str(self.rundir.path)
+                ahead = self.ledger.add_planned(
+                    engine, plan, run_dir=where, deadline=self.deps.clock() + plan.fault.duration_s
+                )
                 try:
                     handle = engine.inject(plan)
                 except MqdrillError as exc:
                     self.rundir.event("inject", state="failed", engine=plan.engine, ref=ref, error=str(exc))
+                    if ahead is not None:  # what a failed rollback left: recovered (and recorded) like a fault
+                        faults.callback(self.recover_one, engine, ahead.handle)
                     raise InjectionError(f"could not inject {ref}: {exc}") from exc
                 deadline = self.deps.clock() + plan.fault.duration_s
-                self.ledger.add(handle, run_dir=str(self.rundir.path), deadline=deadline)
+                self.ledger.replace(ahead, handle, run_dir=where, deadline=deadline)
                 faults.callback(self.recover_one, engine, handle)
             self.rundir.event(
                 "inject",

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -105,12 +106,15 @@ def prepare(drill: Drill) -> dict[str, Any]:
     return {"protections_on": list(cfg.protections)}
 
 
-def preflight(drill: Drill) -> str | None:
-    """None when the drill's targets are found (and, locally, the environment is healthy), else why not."""
+def preflight(drill: Drill, *, kubeconfig: str | None = None, context: str | None = None) -> str | None:
+    """None when the drill's targets are found (and, locally, the environment is healthy), else why not.
+
+    On Kubernetes it connects as the engines will (``kubeconfig``/``context`` of `mqdrill run`),
+    so the check looks at the cluster the faults will go to."""
     if drill.engine == "local":
         return _local_targets_down(drill)
     if drill.engine != "blade" or not drill.targets.services:
-        return _kubernetes_targets(drill)
+        return _kubernetes_targets(drill, kubeconfig=kubeconfig, context=context)
     from bridge.engines import blade_host
 
     # blade on a host: when the embedded environment is that host, check it like the local engine does
@@ -157,13 +161,13 @@ def _local_targets_down(drill: Drill) -> str | None:
     return None
 
 
-def _kubernetes_targets(drill: Drill) -> str | None:
+def _kubernetes_targets(drill: Drill, *, kubeconfig: str | None, context: str | None) -> str | None:
     """Every fault's targets exist, and `mode: all` stays within the blast radius."""
-    from bridge.k8s import Kube
+    from bridge.k8s import Kube, KubeOptions
     from bridge.spec.catalog import load_catalog
     from bridge.spec.resolve import resolve
 
-    kube = Kube.connect()
+    kube = Kube.connect(KubeOptions(kubeconfig=kubeconfig, context=context))
     try:
         for fault in resolve(drill, load_catalog(), run_id="preflight").faults:
             t = fault.target
@@ -213,15 +217,18 @@ def local_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
     ]
 
 
-def kubernetes_collectors(drill: Drill, run_dir: Path) -> list[Collector]:
+def kubernetes_collectors(
+    drill: Drill, run_dir: Path, *, kubeconfig: str | None = None, context: str | None = None
+) -> list[Collector]:
     from bridge.collectors.kubernetes import collectors_for_drill
-    from bridge.k8s import Kube
+    from bridge.k8s import Kube, KubeOptions
     from bridge.spec.catalog import load_catalog
     from bridge.spec.resolve import resolve
 
     catalog = load_catalog()
     resolved = resolve(drill, catalog, run_id=_run_id(run_dir))
-    return [*collectors_for_drill(Kube.connect(), resolved, catalog, run_dir), host_collector(run_dir)]
+    kube = Kube.connect(KubeOptions(kubeconfig=kubeconfig, context=context))
+    return [*collectors_for_drill(kube, resolved, catalog, run_dir), host_collector(run_dir)]
 
 
 def host_collector(run_dir: Path) -> Collector:
@@ -233,7 +240,9 @@ def host_collector(run_dir: Path) -> Collector:
     return Scraper([HOST_TARGET], run_dir / "metrics.csv", interval_s=2.0, fetch=with_host())
 
 
-def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
+def collectors_for(
+    drill: Drill, run_dir: Path, *, kubeconfig: str | None = None, context: str | None = None
+) -> list[Collector]:
     if drill.engine == "local":
         return local_collectors(drill, run_dir)
     if drill.engine == "blade" and drill.targets.services:
@@ -242,7 +251,7 @@ def collectors_for(drill: Drill, run_dir: Path) -> list[Collector]:
         # blade on a host: the embedded environment's endpoints and logs when it is that host,
         # else nothing of ours to scrape there but the probe's machine
         return local_collectors(drill, run_dir) if plays_host() else [host_collector(run_dir)]
-    return kubernetes_collectors(drill, run_dir)
+    return kubernetes_collectors(drill, run_dir, kubeconfig=kubeconfig, context=context)
 
 
 def analyse(run_dir: Path) -> None:
@@ -297,12 +306,13 @@ def build_deps(
 ) -> RunnerDeps:
     """The deps of a real run; ``report`` False writes only verdict.json (a suite reports at the end)."""
     probe_for: Callable[[Drill, Path], ProbeHandle] = ProbeAdapter
+    # The same cluster for every part of the run: target check, engines and pod-log collectors.
     return RunnerDeps(
         engine_for=engine_cache(kubeconfig=kubeconfig, context=context),
         probe_for=probe_for,
-        preflight=preflight,
+        preflight=partial(preflight, kubeconfig=kubeconfig, context=context),
         prepare=prepare,
-        collectors_for=collectors_for,
+        collectors_for=partial(collectors_for, kubeconfig=kubeconfig, context=context),
         after_run=analyse_and_report if report else analyse,
         progress=progress or (lambda p: None),
     )

@@ -1,11 +1,15 @@
-"""The chaosblade-operator engine (a cluster-scoped ChaosBlade) against the emulator, playing the operator."""
+"""The chaosblade-operator engine (a cluster-scoped ChaosBlade) against the emulator, playing the operator.
+
+Only what the real operator (tests/realk8s/test_chaosblade_real.py) cannot be made to do stays
+here: linger after writing ``Destroyed``, or hold its finalizer on an injected experiment (the
+operator uninstalled mid-drill), on a fake clock."""
 
 from __future__ import annotations
 
 import pytest
 
 from bridge.engines.chaosblade import ChaosBladeEngine
-from bridge.errors import InjectionError, RecoveryError
+from bridge.errors import RecoveryError
 from bridge.k8s import Kube
 from tests.k8s.controllers import CB, ChaosBladeOperator
 from tests.k8s.emulator import Emulator
@@ -21,27 +25,6 @@ def engine(kube: Kube, clock: FakeClock, **kw: object) -> ChaosBladeEngine:
 
 def names(op: ChaosBladeOperator, run_id: str) -> list[str]:
     return [o["metadata"]["name"] for o in op.objects() if o["metadata"]["labels"]["mqdrill.io/run-id"] == run_id]
-
-
-def test_running_with_every_resource_succeeded_then_destroyed(kube: Kube, emulator: Emulator, namespace: str) -> None:
-    op = ChaosBladeOperator(emulator)
-    clock = FakeClock(on_sleep=lambda n: op.tick())
-    eng = engine(kube, clock)
-    handle = eng.inject(chaosblade_plan("b1", namespace))
-    assert handle.data["objects"][0]["namespace"] is None  # cluster-scoped
-    assert names(op, "b1") == ["mqdrill-b1-broker-process-kill"]
-    assert eng.status(handle).status == "injected"
-    eng.recover(handle)
-    assert names(op, "b1") == []
-
-
-def test_operator_error_fails_fast_and_rolls_back(kube: Kube, emulator: Emulator, namespace: str) -> None:
-    op = ChaosBladeOperator(emulator, succeed=False)
-    clock = FakeClock(on_sleep=lambda n: op.tick())
-    with pytest.raises(InjectionError, match="phase Error: cannot find pods by labels.*pod not found.*rolled back"):
-        engine(kube, clock).inject(chaosblade_plan("b2", namespace))
-    assert sum(clock.sleeps) < 20  # it did not wait for the confirmation timeout
-    assert names(op, "b2") == []
 
 
 def test_destroyed_phase_counts_as_recovered_even_if_object_lingers(

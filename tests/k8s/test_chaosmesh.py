@@ -1,4 +1,13 @@
-"""The Chaos Mesh engine over real HTTP against the emulator; the test plays the controller."""
+"""The Chaos Mesh engine over real HTTP against the emulator; the test plays the controller.
+
+Only the cases the real components (tests/realk8s) cannot produce stay here: a second object
+in one plan and 409s on it (no planner makes two), a controller that never answers or never
+releases an *injected* object, on a fake clock (a real one would cost minutes and cannot be
+told to hold a finalizer), a CRD missing at inject time (removing one from the shared real bed
+would break its controllers), and the API server cut at an exact request (TcpProxy; a real
+server cannot be stopped between two given calls). Injection, confirmation, one-shot kinds,
+failures in the controller's words, RBAC refusals and webhook refusals are tested on the real
+controller in tests/realk8s."""
 
 from __future__ import annotations
 
@@ -21,36 +30,6 @@ def engine(kube: Kube, clock: FakeClock, **kw: object) -> ChaosMeshEngine:
     return ChaosMeshEngine(
         kube, clock=clock, confirm_timeout_s=30, recover_timeout_s=30, poll_s=2, retry_delay_s=1, **kw
     )  # type: ignore[arg-type]
-
-
-def test_inject_confirm_status_recover(kube: Kube, emulator: Emulator, namespace: str) -> None:
-    ctl = ChaosMeshController(emulator, namespace)
-    clock = FakeClock(on_sleep=lambda n: ctl.tick())  # the controller acts while the engine polls
-    eng = engine(kube, clock)
-    handle = eng.inject(chaosmesh_plan("r1", namespace))
-    assert handle.engine == "chaosmesh" and handle.run_id == "r1"
-    assert handle.data["objects"] == [
-        {
-            "apiVersion": "chaos-mesh.org/v1alpha1",
-            "kind": "PodChaos",
-            "name": "mqdrill-r1-broker-pod-kill",
-            "namespace": namespace,
-        }
-    ]
-    assert clock.sleeps  # it did wait for the controller rather than trusting the create
-    assert eng.status(handle).status == "injected"
-    eng.recover(handle)
-    assert ctl.objects() == []
-    assert eng.status(handle).status == "recovered"
-
-
-def test_records_are_required_not_just_the_condition(kube: Kube, emulator: Emulator, namespace: str) -> None:
-    # AllInjected with zero records is what a selector matching no pod looks like: not injected.
-    ctl = ChaosMeshController(emulator, namespace)
-    clock = FakeClock(on_sleep=lambda n: ctl.tick(pods=0))
-    with pytest.raises(InjectionError, match="not confirmed within 30s.*the selector may match no pod.*rolled back"):
-        engine(kube, clock).inject(chaosmesh_plan("r2", namespace))
-    assert ctl.objects() == []
 
 
 def test_two_objects_and_idempotent_409(kube: Kube, emulator: Emulator, namespace: str) -> None:
@@ -125,17 +104,6 @@ def test_crd_not_installed(kube: Kube, emulator: Emulator, namespace: str) -> No
             {k: v for k, v in crd.items() if k != "status"},
         )
     assert ChaosMeshController(emulator, namespace, "networkchaos").objects() == []
-
-
-def test_forbidden_create_names_the_permission(kube: Kube, emulator: Emulator, namespace: str) -> None:
-    emulator.expect(
-        f"{CM}/namespaces/{namespace}/podchaos",
-        method="POST",
-        status=403,
-        body={"kind": "Status", "code": 403, "reason": "Forbidden", "message": "forbidden"},
-    )
-    with pytest.raises(KubernetesError, match=f"verb 'create' on 'podchaos.chaos-mesh.org' in namespace '{namespace}'"):
-        engine(kube, FakeClock()).inject(chaosmesh_plan("r9", namespace))
 
 
 @pytest.fixture

@@ -120,7 +120,7 @@ def test_namespace_is_open_to_chaos_mesh_filtering() -> None:
     assert ns["metadata"]["annotations"]["chaos-mesh.org/inject"] == "enabled"
 
 
-def test_rbac_grants_exactly_the_chaos_kinds_the_planners_create() -> None:
+def test_rbac_creates_exactly_the_planned_kinds_and_sweeps_every_swept_kind() -> None:
     catalog = load_catalog()
     created: set[str] = set()
     for entry in catalog.entries():
@@ -135,17 +135,28 @@ def test_rbac_grants_exactly_the_chaos_kinds_the_planners_create() -> None:
         for fault in resolve(d, catalog, run_id="rbac", source="test").faults:
             created |= {CHAOS_MESH_KINDS[o["kind"]] for o in chaosmesh_plan(fault, catalog).objects}
     role = documents(DEMO / "rbac" / "role.yaml")[0]
-    rules = {(g, r): set(rule["verbs"]) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
-    granted = {r for (g, r) in rules if g == "chaos-mesh.org"}
-    assert granted == created
-    for plural in created:
-        assert rules[("chaos-mesh.org", plural)] == {"create", "get", "list", "delete", "patch"}
+    rules: dict[tuple[str, str], set[str]] = {}
+    for rule in role["rules"]:
+        for g in rule["apiGroups"]:
+            for r in rule["resources"]:
+                rules.setdefault((g, r), set()).update(rule["verbs"])
+    creatable = {r for (g, r), verbs in rules.items() if g == "chaos-mesh.org" and "create" in verbs}
+    assert creatable == created  # create: only what the planners make
+    swept = set(CHAOS_MESH_KINDS.values())  # what `mqdrill recover` lists, gets and deletes
+    for plural in swept:
+        assert rules[("chaos-mesh.org", plural)] - {"create"} == {"get", "list", "delete", "patch"}, plural
     assert rules[("", "pods/log")] == {"get"}
+    assert rules[("", "events")] == {"list"}
     assert not any("*" in verbs for verbs in rules.values())
     cluster = documents(DEMO / "rbac" / "clusterrole.yaml")[0]
     assert {r for rule in cluster["rules"] for r in rule["resources"] if "chaosblade.io" in rule["apiGroups"]} == {
         "chaosblades"
     }
+    cluster_listed = {
+        r for rule in cluster["rules"] if "chaos-mesh.org" in rule["apiGroups"] and "list" in rule["verbs"]
+        for r in rule["resources"]
+    }  # fmt: skip
+    assert cluster_listed == swept  # the sweep across namespaces lists every kind it knows
 
 
 @pytest.mark.parametrize(
