@@ -55,7 +55,7 @@ class LocalEngine:
         records: list[dict[str, Any]] = []
         try:
             for index, action in enumerate(plan.local):
-                self._check(action)
+                self._check(action, cfg)
                 deadline = action.deadline_s or plan.fault.duration_s
                 fid = _fault_id(plan.fault.run_id, index, action)
                 records.append(faultlog.inject(cfg, fid, action.kind, action.service, action.params, deadline))
@@ -67,11 +67,13 @@ class LocalEngine:
         return Handle(engine="local", run_id=plan.fault.run_id, ref=",".join(r["id"] for r in records), data=data)
 
     @staticmethod
-    def _check(action: LocalAction) -> None:
+    def _check(action: LocalAction, cfg: EnvConfig) -> None:
         if action.kind not in faults.KINDS:
             raise InjectionError(f"unknown local action kind {action.kind!r}: allowed {', '.join(faults.KINDS)}")
-        if action.service not in TARGET_SERVICES:
-            raise InjectionError(f"unknown local service {action.service!r}: allowed {', '.join(TARGET_SERVICES)}")
+        # the environment's own services, and the user's application when `env up --app` started one
+        allowed = (*TARGET_SERVICES, *((cfg.user_app.name,) if cfg.user_app is not None else ()))
+        if action.service not in allowed:
+            raise InjectionError(f"unknown local service {action.service!r}: allowed {', '.join(allowed)}")
 
     def status(self, handle: Handle) -> FaultState:
         cfg = _config_of(handle)
