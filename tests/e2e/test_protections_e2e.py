@@ -5,7 +5,9 @@ restarts with it), the same drill runs again and is weak, and `compare` names th
 What the real stack showed, and so what these tests hold it to:
 - broker killed: unprotected, every add-to-cart is accepted but no item reaches the cart (strong).
   With send-timeout + circuit-breaker + fallback-direct, the first sends fail within 0.25 s, the
-  breaker then skips the broker, and every item goes over the cart's HTTP path (weak).
+  breaker then skips the broker, and every item goes over the cart's HTTP path (weak). After the
+  broker is back, sends succeed again before the consumer drains what queued meanwhile: for 10-30 s
+  items show late (a send that succeeds cannot fall back). The recovery window is sized for that.
 - 500 ms of latency to the proxy: unprotected, add-to-cart's p95 passes 1 s (strong). With the same
   protections a send slower than 0.25 s is handed to the direct path; the late send still lands,
   and the cart applies the item once (its item_id).
@@ -57,7 +59,8 @@ def loop_env(embedded_env: EmbeddedEnv, tmp_path: Path, monkeypatch: pytest.Monk
 
 def _run(env: EmbeddedEnv, out: Path, protections: list[str], **fields: Any) -> RunResult:
     probe = {"frontend_url": env.frontend_url, "rate": 20}
-    d = drill(steady_state={"probe": probe}, windows=WINDOWS, protections_on=protections, **fields)
+    windows = fields.pop("windows", WINDOWS)
+    d = drill(steady_state={"probe": probe}, windows=windows, protections_on=protections, **fields)
     result = run_drill(d, build_deps(d, report=False), out=out)
     assert result.status == "completed", result.reason
     return result
@@ -70,7 +73,7 @@ def _verdict(result: RunResult) -> dict[str, Any]:
 def test_fallback_turns_a_broker_outage_from_strong_to_weak(loop_env: EmbeddedEnv, tmp_path: Path) -> None:
     before = _run(loop_env, tmp_path / "before", [], causes=["process-kill"])
     settled(loop_env)
-    after = _run(loop_env, tmp_path / "after", PROTECTED, causes=["process-kill"])
+    after = _run(loop_env, tmp_path / "after", PROTECTED, causes=["process-kill"], windows={**WINDOWS, "recovery": 45})
     assert _verdict(before)["strength"] == "strong"
     v = _verdict(after)
     assert v["strength"] == "weak" and v["recovered"] is True, v["reasons"]
