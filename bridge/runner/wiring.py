@@ -62,7 +62,11 @@ class ProbeAdapter:
         """The SLO over the requests completed in the check's span: the warm-up's rows are not judged."""
         from bridge.probes.runner import judge
 
-        span = self.check_s() if self.drill.windows.warmup > 0 else math.inf
+        # The shop preset is judged over exactly the span sizing planned (the warm-up's rows are not
+        # judged); declared probes over all their rows so far (a prometheus probe's first rows are
+        # the application's recent history, read at start, which is what lets it be judged at once).
+        planned = self.drill.windows.warmup > 0 and not self.drill.steady_state.probes
+        span = self.check_s() if planned else math.inf
         reasons = judge(self.runner.stats(span), self.probes)
         return "; ".join(reasons) if reasons else None
 

@@ -70,6 +70,10 @@ def test_status_cli_reports_every_service(embedded_env: EmbeddedEnv) -> None:
         "proxy",
         "cartservice",
         "frontend",
+        "orders",  # the second demo application (docs/environment.md)
+        "fulfillment",
+        "notifier",
+        "prometheus",
     }
     assert info["services"]["frontend"]["port"] == embedded_env.ports["frontend"]
     if os.geteuid() == 0:  # root: the store is bounded and the all-interface ports are guarded

@@ -28,7 +28,16 @@ from bridge.runner.wiring import build_deps
 from tests.e2e.conftest import _free_offset
 from tests.support.drills import drill
 
-pytestmark = pytest.mark.e2e
+pytestmark = [
+    pytest.mark.e2e,
+    # A second whole environment beside the session's (6 JVMs, two shops, the orders app and two
+    # Prometheus on 2 cores) overloads the machine in a full test session: the preflight then fails
+    # on latency, not on the brokers. Run it alone: MQDRILL_E2E_TWO_BROKERS=1 pytest tests/e2e/test_two_brokers_e2e.py
+    pytest.mark.skipif(
+        os.environ.get("MQDRILL_E2E_TWO_BROKERS") != "1",
+        reason="starts a second environment; run alone with MQDRILL_E2E_TWO_BROKERS=1",
+    ),
+]
 
 
 @pytest.fixture(scope="module")
