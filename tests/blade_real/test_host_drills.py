@@ -88,10 +88,11 @@ def _run(name: str, env: EmbeddedEnv, out: Path, **windows: int) -> tuple[Path, 
 def test_a_kill_by_class_name_hits_the_process_and_the_hosts_supervisor_brings_it_back(
     embedded_env: EmbeddedEnv, host_env: dict[str, str], tmp_path: Path, name: str, service: str
 ) -> None:
-    _kill_drill(embedded_env, tmp_path, name, service)
+    assert _kill_drill(embedded_env, tmp_path, name, service) in ("strong", "weak")
 
 
-def _kill_drill(embedded_env: EmbeddedEnv, tmp_path: Path, name: str, service: str) -> None:
+def _kill_drill(embedded_env: EmbeddedEnv, tmp_path: Path, name: str, service: str) -> str:
+    """Run a kill drill, check blade killed the process and the supervisor restarted it; the strength."""
     before = services.running(embedded_env.config, service)
     assert before is not None
     run_dir, verdict = _run(name, embedded_env, tmp_path / "run")
@@ -103,6 +104,7 @@ def _kill_drill(embedded_env: EmbeddedEnv, tmp_path: Path, name: str, service: s
     assert verdict["strength"] in ("strong", "weak"), verdict["reasons"]
     if service in ("broker", "proxy"):
         assert verdict["strength"] == "strong", verdict["reasons"]  # items stop reaching the cart
+    return str(verdict["strength"])
 
 
 def test_a_stop_freezes_the_broker_and_destroy_thaws_it(
@@ -201,4 +203,4 @@ def test_a_proxy_kill_runs_to_a_verdict_and_the_supervisor_restarts_the_proxy(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    _kill_drill(embedded_env, tmp_path, "proxy-unavailable-blade-kill", "proxy")
+    assert _kill_drill(embedded_env, tmp_path, "proxy-unavailable-blade-kill", "proxy") == "strong"
