@@ -20,6 +20,8 @@ from bridge.errors import EnvironmentError_
 
 HOST = "127.0.0.1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# the demo services' shared client keeper (rmqkeeper.py): on their PYTHONPATH when we run them
+DEMO_COMMON_DIR = REPO_ROOT / "demo-k8s" / "common"
 
 # The services `up` starts, in start order; `down` stops them in reverse.
 SERVICES: tuple[str, ...] = (

@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bridge.env.config import HOST, ORDERS_SERVICES, REPO_ROOT, EnvConfig
+from bridge.env.config import DEMO_COMMON_DIR, HOST, ORDERS_SERVICES, REPO_ROOT, EnvConfig
 from bridge.errors import EnvironmentError_
 
 ORDERS_DIR = REPO_ROOT / "demo-k8s" / "orders"
@@ -48,6 +48,7 @@ def service_env(cfg: EnvConfig, name: str) -> dict[str, str]:
     upper = name.upper()
     env = {
         "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": str(DEMO_COMMON_DIR),  # rmqkeeper, the demo services' shared client keeper
         "HOME": str(cfg.state_dir / name),  # the RocketMQ client logs under ~/logs
         f"{upper}_HOST": HOST,
         f"{upper}_PORT": str(cfg.port(name)),

@@ -139,6 +139,8 @@ def jvm_argv(cfg: EnvConfig, role: str, *, heap_mb: int | None = None, logback: 
         "java",
         f"-Xms{min(heap, 128)}m", f"-Xmx{heap}m",
         "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=256m", "-XX:MaxMetaspaceSize=192m",
+        # keep every exception's message and stack: a hot path's bare NullPointerException tells nothing
+        "-XX:-OmitStackTraceInFastThrow",
         *_JDK_OPENS,
         f"-Duser.home={home}", f"-Drocketmq.home.dir={home}",
         f"-Drmq.logback.configurationFile=rmq.{logback}.logback.xml",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.env import orders, procs, prometheus, rocketmq
-from bridge.env.config import HOST, REPO_ROOT, EnvConfig
+from bridge.env.config import DEMO_COMMON_DIR, HOST, REPO_ROOT, EnvConfig
 
 SHOP_DIR = REPO_ROOT / "demo-k8s" / "shop"
 
@@ -47,7 +47,8 @@ def _jvm(cfg: EnvConfig, role: str, port: int) -> ServiceSpec:
 
 
 def _shop_env(cfg: EnvConfig, name: str) -> dict[str, str]:
-    common = {"PYTHONUNBUFFERED": "1", "HOME": str(cfg.state_dir / name)}  # client logs under the state dir
+    # the client logs under HOME; rmqkeeper, the demo services' shared client keeper, on the path
+    common = {"PYTHONUNBUFFERED": "1", "HOME": str(cfg.state_dir / name), "PYTHONPATH": str(DEMO_COMMON_DIR)}
     if name == "frontend":
         return {
             **common,

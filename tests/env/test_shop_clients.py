@@ -7,16 +7,15 @@ driven with fake RocketMQ clients and a fake clock: the real proxy's answer afte
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 import threading
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-SHOP = Path(__file__).resolve().parents[2] / "demo-k8s" / "shop"
+from tests.support.demo_apps import load_keeper, load_service
+
+keeper_mod = load_keeper()
 LOST = (
     'InternalErrorException: 50001, Cannot invoke "apache.rocketmq.v2.Settings.getClientType()" '
     'because "settings" is null. NullPointerException.'
@@ -24,16 +23,7 @@ LOST = (
 
 
 def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"shop_{name}", SHOP / name / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    # as when run as a script: its own folder on the path (the frontend imports its protections module)
-    sys.path.insert(0, str(SHOP / name))
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SHOP / name))
-    return module
+    return load_service(f"shop/{name}")
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +76,7 @@ def test_a_consumer_the_proxy_lost_is_recreated_and_consumes_again(cart: ModuleT
     cart.consume_forever(stop, keeper, start=lambda: queue.pop(0))
     first, second = made
     # the first lost-session answer starts the grace; one LOST_GRACE_S later the client is thrown away
-    assert first.receives == int(cart.LOST_GRACE_S) + 1 and first.shut
+    assert first.receives == int(keeper_mod.LOST_GRACE_S) + 1 and first.shut
     assert second.receives >= 1 and not queue
     assert keeper.state["state"] == "running" and keeper.state["restarts"] == 1 and keeper.state["error"] == ""
 
@@ -103,7 +93,7 @@ def test_the_keeper_reports_the_error_and_backs_off_between_starts(cart: ModuleT
     clock = Clock()
     keeper = cart.Reconnect(clock)
     assert not keeper.failed(RuntimeError(LOST))
-    clock.now += cart.LOST_GRACE_S - 0.1
+    clock.now += keeper_mod.LOST_GRACE_S - 0.1
     assert not keeper.failed(RuntimeError(LOST))
     clock.now += 0.1
     assert keeper.failed(RuntimeError(LOST))
@@ -118,7 +108,7 @@ def test_the_keeper_reports_the_error_and_backs_off_between_starts(cart: ModuleT
     # a run of other errors re-creates the client only after RECREATE_AFTER_S of this client's life
     keeper.ok()
     assert not keeper.failed(RuntimeError("UNAVAILABLE: connection refused"))
-    clock.now += cart.RECREATE_AFTER_S - 1
+    clock.now += keeper_mod.RECREATE_AFTER_S - 1
     assert not keeper.failed(RuntimeError("UNAVAILABLE: connection refused"))
     clock.now += 1
     assert keeper.failed(RuntimeError("UNAVAILABLE: connection refused"))
@@ -156,7 +146,7 @@ def test_a_producer_the_proxy_lost_is_recreated_after_a_backoff(front: ModuleTyp
     producer = front.CartProducer(start=lambda: made.pop(0), clock=clock)
     assert producer.sending["state"] == "idle"
     for i in range(3):  # lost-session answers: the client is thrown away once they last LOST_GRACE_S
-        clock.now += front.LOST_GRACE_S / 2 if i else 0.0
+        clock.now += keeper_mod.LOST_GRACE_S / 2 if i else 0.0
         with pytest.raises(RuntimeError, match="settings"):
             producer.send(_body())
     assert lost.shut and producer.sending["state"] == "retrying" and producer.sending["restarts"] == 1

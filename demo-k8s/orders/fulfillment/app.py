@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the clients working
 
 log = logging.getLogger("fulfillment")
 
@@ -43,7 +44,6 @@ CONSUME_DELAY = Histogram(
 )
 PUBLISH_ERRORS = Counter("fulfillment_publish_errors_total", "confirmation events that failed to publish", ["error"])
 RECEIVE_ERRORS = Counter("fulfillment_receive_errors_total", "receive calls that failed", ["error"])
-state = {"consumer": "starting", "error": ""}
 
 
 def _config() -> Any:
@@ -63,7 +63,7 @@ def _event(order_id: str) -> Any:
     return msg
 
 
-def _handle(consumer: Any, producer: Any, msg: Any) -> None:
+def _handle(client: Any, msg: Any) -> None:
     born_ms = getattr(msg, "born_timestamp", None)
     if born_ms:
         CONSUME_DELAY.observe(max(0.0, time.time() - born_ms / 1000.0))
@@ -72,46 +72,50 @@ def _handle(consumer: Any, producer: Any, msg: Any) -> None:
     except (ValueError, KeyError, TypeError) as exc:
         log.error("unreadable order message %s: %s", msg.message_id, exc)
         CONSUMED.labels("unreadable").inc()
-        consumer.ack(msg)
+        client.ack(msg)
         return
     try:
-        producer.send(_event(order_id))
+        producer.get().send(_event(order_id))
     except Exception as exc:  # not acked: the broker delivers the order again after INVISIBLE_S
+        producer.failed(exc)
         PUBLISH_ERRORS.labels(type(exc).__name__).inc()
         CONSUMED.labels("publish_error").inc()
         log.warning("could not confirm %s: %s: %s", order_id, type(exc).__name__, str(exc)[:300])
         return
-    consumer.ack(msg)
+    producer.ok()
+    client.ack(msg)
     CONSUMED.labels("confirmed").inc()
 
 
-def consume_forever(stop: threading.Event) -> None:
-    from rocketmq import FilterExpression, Producer, SimpleConsumer
+def _start_consumer() -> Any:
+    from rocketmq import FilterExpression, SimpleConsumer
 
-    consumer = producer = None
-    while not stop.is_set():
-        try:
-            if producer is None:
-                producer = Producer(_config(), (EVENT_TOPIC,))
-                producer.startup()
-            if consumer is None:
-                consumer = SimpleConsumer(_config(), GROUP, {ORDER_TOPIC: FilterExpression(ORDER_TAG)}, await_duration=AWAIT_S)
-                consumer.startup()
-            messages = consumer.receive(16, INVISIBLE_S)
-            state.update(consumer="running", error="")
-            for msg in messages:
-                _handle(consumer, producer, msg)
-        except Exception as exc:  # the proxy may be down, paused or slow: keep trying
-            text = str(exc)
-            state.update(consumer="retrying", error=f"{type(exc).__name__}: {text[:200]}")
-            RECEIVE_ERRORS.labels(type(exc).__name__).inc()
-            if "settings" not in text:
-                log.warning("receive failed: %s: %s", type(exc).__name__, text[:300])
-            stop.wait(0.5)
+    client = SimpleConsumer(_config(), GROUP, {ORDER_TOPIC: FilterExpression(ORDER_TAG)}, await_duration=AWAIT_S)
+    client.startup()
+    return client
+
+
+def _start_producer() -> Any:
+    from rocketmq import Producer
+
+    client = Producer(_config(), (EVENT_TOPIC,))
+    client.startup()
+    return client
+
+
+producer = KeptClient(_start_producer, log, role="producer", keeper=Reconnect(initial="idle"))
+consumer = KeptClient(_start_consumer, log, role="consumer")
+
+
+def consume_forever(stop: threading.Event) -> None:
+    receive_forever(stop, consumer, _handle, on_error=lambda exc: RECEIVE_ERRORS.labels(type(exc).__name__).inc(),
+                    invisible_s=INVISIBLE_S)  # fmt: skip
+    producer.close()
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", **state})
+    body = {"status": "ok", "consumer": dict(consumer.keeper.state), "producer": dict(producer.keeper.state)}
+    return web.json_response(body)
 
 
 async def metrics(request: web.Request) -> web.Response:

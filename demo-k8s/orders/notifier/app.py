@@ -20,6 +20,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the client working
 
 log = logging.getLogger("notifier")
 
@@ -40,7 +41,7 @@ CONSUME_DELAY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300),
 )
 LAST_CONSUMED = Gauge("notifier_last_consumed_timestamp_seconds", "when the last event was handled")
-state = {"consumer": "starting", "error": ""}
+keeper = Reconnect()  # the consumer's state, as /healthz shows it
 
 
 def _handle(consumer: Any, msg: Any) -> None:
@@ -60,31 +61,23 @@ def _handle(consumer: Any, msg: Any) -> None:
     LAST_CONSUMED.set(time.time())
 
 
-def consume_forever(stop: threading.Event) -> None:
+def _start_consumer() -> Any:
     from rocketmq import ClientConfiguration, Credentials, FilterExpression, SimpleConsumer
 
-    consumer = None
-    while not stop.is_set():
-        try:
-            if consumer is None:
-                config = ClientConfiguration(ENDPOINT, Credentials(), request_timeout=REQUEST_TIMEOUT_S)
-                consumer = SimpleConsumer(config, GROUP, {EVENT_TOPIC: FilterExpression("*")}, await_duration=AWAIT_S)
-                consumer.startup()
-            messages = consumer.receive(16, INVISIBLE_S)
-            state.update(consumer="running", error="")
-            for msg in messages:
-                _handle(consumer, msg)
-        except Exception as exc:  # the proxy may be down, paused or slow: keep trying
-            text = str(exc)
-            state.update(consumer="retrying", error=f"{type(exc).__name__}: {text[:200]}")
-            FAILURES.labels("receive").inc()
-            if "settings" not in text:
-                log.warning("receive failed: %s: %s", type(exc).__name__, text[:300])
-            stop.wait(0.5)
+    config = ClientConfiguration(ENDPOINT, Credentials(), request_timeout=REQUEST_TIMEOUT_S)
+    consumer = SimpleConsumer(config, GROUP, {EVENT_TOPIC: FilterExpression("*")}, await_duration=AWAIT_S)
+    consumer.startup()
+    return consumer
+
+
+def consume_forever(stop: threading.Event) -> None:
+    consumer = KeptClient(_start_consumer, log, role="consumer", keeper=keeper)
+    receive_forever(stop, consumer, _handle, on_error=lambda exc: FAILURES.labels("receive").inc(),
+                    invisible_s=INVISIBLE_S)  # fmt: skip
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", **state})
+    return web.json_response({"status": "ok", "consumer": dict(keeper.state)})
 
 
 async def metrics(request: web.Request) -> web.Response:

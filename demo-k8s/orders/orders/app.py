@@ -17,6 +17,7 @@ ORDER_TOPIC, ORDER_TAG, EVENT_TOPIC, EVENT_TAG, ORDERS_CONSUMER_GROUP, ROCKETMQ_
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the clients working
 
 log = logging.getLogger("orders")
 
@@ -114,7 +116,6 @@ class Store:
 
 store = Store(DB_PATH)
 wakeup: queue.SimpleQueue[str] = queue.SimpleQueue()
-state = {"producer": "starting", "consumer": "starting", "error": ""}
 
 
 def _config() -> Any:
@@ -134,33 +135,46 @@ def _publish(producer: Any, order_id: str, body: str, created_at: float) -> None
     producer.send(msg)
 
 
-def outbox_forever(stop: threading.Event) -> None:
-    """Publish every unpublished order; on failure keep it and try again after RETRY_S."""
+def _start_producer() -> Any:
     from rocketmq import Producer
 
-    producer = None
+    client = Producer(_config(), (ORDER_TOPIC,))
+    client.startup()
+    return client
+
+
+def _start_consumer() -> Any:
+    from rocketmq import FilterExpression, SimpleConsumer
+
+    client = SimpleConsumer(_config(), GROUP, {EVENT_TOPIC: FilterExpression(EVENT_TAG)}, await_duration=AWAIT_S)
+    client.startup()
+    return client
+
+
+producer = KeptClient(_start_producer, log, role="producer", keeper=Reconnect(initial="idle"))
+consumer = KeptClient(_start_consumer, log, role="consumer")
+
+
+def outbox_forever(stop: threading.Event) -> None:
+    """Publish every unpublished order; on failure keep it and try again after RETRY_S."""
     while not stop.is_set():
         pending = store.unpublished()
         OUTBOX.set(len(pending))
         try:
-            if pending and producer is None:
-                producer = Producer(_config(), (ORDER_TOPIC,))
-                producer.startup()
             for order_id, body, created_at in pending:
-                _publish(producer, order_id, body, created_at)
+                _publish(producer.get(), order_id, body, created_at)
                 store.mark_published(order_id)
                 PUBLISHED.labels("ok").inc()
-            state.update(producer="running")
+                producer.ok()
         except Exception as exc:  # the broker may be down or slow: the order stays in the outbox
+            producer.failed(exc)
             PUBLISHED.labels("error").inc()
-            state.update(producer="retrying", error=f"{type(exc).__name__}: {str(exc)[:200]}")
             log.warning("publish failed: %s: %s", type(exc).__name__, str(exc)[:300])
             stop.wait(RETRY_S)
             continue
-        try:
+        with contextlib.suppress(queue.Empty):
             wakeup.get(timeout=RETRY_S)
-        except queue.Empty:
-            pass
+    producer.close()
 
 
 def _apply_event(consumer: Any, msg: Any) -> None:
@@ -179,25 +193,8 @@ def _apply_event(consumer: Any, msg: Any) -> None:
 
 
 def consume_forever(stop: threading.Event) -> None:
-    from rocketmq import FilterExpression, SimpleConsumer
-
-    consumer = None
-    while not stop.is_set():
-        try:
-            if consumer is None:
-                consumer = SimpleConsumer(_config(), GROUP, {EVENT_TOPIC: FilterExpression(EVENT_TAG)}, await_duration=AWAIT_S)
-                consumer.startup()
-            messages = consumer.receive(16, INVISIBLE_S)
-            state.update(consumer="running")
-            for msg in messages:
-                _apply_event(consumer, msg)
-        except Exception as exc:  # the proxy may be down, paused or slow: keep trying
-            text = str(exc)
-            state.update(consumer="retrying", error=f"{type(exc).__name__}: {text[:200]}")
-            RECEIVE_ERRORS.labels(type(exc).__name__).inc()
-            if "settings" not in text:
-                log.warning("receive failed: %s: %s", type(exc).__name__, text[:300])
-            stop.wait(0.5)
+    receive_forever(stop, consumer, _apply_event, on_error=lambda exc: RECEIVE_ERRORS.labels(type(exc).__name__).inc(),
+                    invisible_s=INVISIBLE_S)  # fmt: skip
 
 
 def _problem(status: int, text: str) -> web.Response:
@@ -249,7 +246,8 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", **state})
+    body = {"status": "ok", "consumer": dict(consumer.keeper.state), "producer": dict(producer.keeper.state)}
+    return web.json_response(body)
 
 
 async def metrics(request: web.Request) -> web.Response:

@@ -7,8 +7,8 @@ An HTTP endpoint serves the direct channel (``POST /cart/items``) and the cart (
 ``/healthz`` reports the consumer's state (``running`` or ``retrying`` with its last error).
 
 After a restart of the proxy (or broker, or name server) the consumer re-creates its client when
-the proxy has lost its session (``"settings" is null``) or its receives have failed for 30 s,
-with a backoff between starts, as a well-written client does; one drill never poisons the next.
+the proxy has lost its session or its receives have failed for 30 s, with a backoff between
+starts, as a well-written client does (``rmqkeeper``); one drill never poisons the next.
 
 Configuration (environment variables): CART_HOST, CART_PORT, ROCKETMQ_ENDPOINT, ROCKETMQ_TOPIC,
 ROCKETMQ_TAG, ROCKETMQ_CONSUMER_GROUP, ROCKETMQ_REQUEST_TIMEOUT_S, REDIS_ADDR (host:port).
@@ -20,7 +20,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from typing import Any
 import redis
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the client working
 
 log = logging.getLogger("cartservice")
 
@@ -115,106 +115,13 @@ def _start_consumer() -> Any:
     return consumer
 
 
-# A restarted proxy has lost every client's settings; it then answers each receive with
-# `50001 ... "settings" is null`, and the official client re-sends its settings only every 5
-# minutes. A well-written client starts afresh (start-up sends the settings again); so does one
-# whose receives have failed for RECREATE_AFTER_S (a lost session the proxy words differently).
-# Right after a start the same answer is a race (the client's first heartbeat, 1 s after its
-# start, registers it), so only an answer that persists for LOST_GRACE_S counts.
-LOST_SESSION = re.compile(r'settings"? is null')
-LOST_GRACE_S = 5.0
-RECREATE_AFTER_S = 30.0
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # a start is cheap (one route query): keep trying every 10 s
-
-
-class Reconnect:
-    """The client's health as /healthz shows it, and when to throw the client away and start anew.
-
-    ``state`` is ``starting``, ``running`` (the last call succeeded) or ``retrying`` (with the
-    error, since when, how many failures in a row, how many re-creations so far). Failures are
-    counted per client: a fresh client gets its own LOST_GRACE_S and RECREATE_AFTER_S.
-    """
-
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self.state: dict[str, Any] = {"state": "starting", "error": "", "since": 0.0, "failures": 0, "restarts": 0}
-        self._failing_at: float | None = None  # this client's first failure since its start or last success
-        self._lost_at: float | None = None  # its first "settings is null" of an unbroken run of them
-        self._attempt = 0
-        self._next_start = 0.0
-
-    def ok(self) -> None:
-        if self.state["state"] != "running":
-            self.state.update(state="running", error="", since=time.time(), failures=0)
-        self._failing_at, self._lost_at, self._attempt = None, None, 0
-
-    def failed(self, exc: BaseException) -> bool:
-        """Record a failed call; True when the client should be re-created now."""
-        text = str(exc)
-        now = self.clock()
-        if self.state["state"] != "retrying":
-            self.state["since"] = time.time()
-        self.state.update(state="retrying", error=f"{type(exc).__name__}: {text[:200]}")
-        self.state["failures"] += 1
-        self._failing_at = now if self._failing_at is None else self._failing_at
-        lost = LOST_SESSION.search(text) is not None
-        self._lost_at = (now if self._lost_at is None else self._lost_at) if lost else None
-        stale = (self._lost_at is not None and now - self._lost_at >= LOST_GRACE_S) or (
-            now - self._failing_at >= RECREATE_AFTER_S
-        )
-        return stale and now >= self._next_start
-
-    def recreated(self) -> None:
-        """A client was thrown away (or failed to start): the next start waits for the backoff."""
-        self.state["restarts"] += 1
-        self._failing_at, self._lost_at = None, None
-        self._next_start = self.clock() + BACKOFF_S[min(self._attempt, len(BACKOFF_S) - 1)]
-        self._attempt += 1
-
-    def start_in(self) -> float:
-        """Seconds until a new client may be started."""
-        return max(0.0, self._next_start - self.clock())
-
-
 keeper = Reconnect()
 
 
-def _shutdown(client: Any) -> None:
-    try:
-        client.shutdown()
-    except Exception as exc:  # a client whose proxy is gone may fail to say goodbye
-        log.info("old client shutdown: %s: %s", type(exc).__name__, exc)
-
-
 def consume_forever(stop: threading.Event, keeper: Reconnect, start: Callable[[], Any] = _start_consumer) -> None:
-    consumer = None
-    while not stop.is_set():
-        try:
-            if consumer is None:
-                if stop.wait(keeper.start_in()):
-                    break
-                consumer = start()
-            messages = consumer.receive(16, INVISIBLE_S)
-            keeper.ok()
-            for msg in messages:
-                _handle(consumer, msg)
-        except Exception as exc:  # the proxy may be down, paused or slow: keep trying
-            text = str(exc)
-            stale = keeper.failed(exc)
-            if consumer is None:  # the start-up itself failed: back off before the next one
-                keeper.recreated()
-            elif stale:
-                log.warning("re-creating the consumer after: %s: %s", type(exc).__name__, text[:300])
-                _shutdown(consumer)
-                consumer = None
-                keeper.recreated()
-            RECEIVE_ERRORS.labels(type(exc).__name__).inc()
-            # right after start-up the proxy may not have our settings yet; that is not worth a log line
-            if not LOST_SESSION.search(text):
-                log.warning("receive failed: %s: %s", type(exc).__name__, text[:300])
-            stop.wait(0.5)
-    if consumer is not None:
-        _shutdown(consumer)
+    consumer = KeptClient(start, log, role="consumer", keeper=keeper)
+    receive_forever(stop, consumer, _handle, on_error=lambda exc: RECEIVE_ERRORS.labels(type(exc).__name__).inc(),
+                    invisible_s=INVISIBLE_S)  # fmt: skip
 
 
 def _count(request: web.Request, status: int) -> None:

@@ -16,8 +16,6 @@ import asyncio
 import json
 import logging
 import os
-import re
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -26,6 +24,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from protections import FAILED, ProtectedSender, Settings
+from rmqkeeper import KeptClient, Reconnect  # demo-k8s/common: keeps the client working
 
 log = logging.getLogger("frontend")
 
@@ -68,36 +67,18 @@ OUTBOX_PENDING = Gauge("frontend_outbox_pending", "messages waiting in the local
 SETTINGS = Settings.from_env(os.environ)  # a bad protection setting stops the start, naming the variable
 
 
-# A restarted proxy may have lost the producer's settings (`"settings" is null`), and the official
-# client re-sends them only every 5 minutes. A well-written client starts afresh then (start-up
-# sends the settings again), or when its sends have failed for RECREATE_AFTER_S, with a backoff
-# between starts; while it backs off a send fails at once instead of waiting for a start-up.
-# Right after a start the same answer can be a race, so only one that persists for LOST_GRACE_S
-# counts; failures are counted per client.
-LOST_SESSION = re.compile(r'settings"? is null')
-LOST_GRACE_S = 5.0
-RECREATE_AFTER_S = 30.0
-BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 10.0)  # a start is cheap (one route query): keep trying every 10 s
-
-
 class CartProducer:
-    """A RocketMQ producer started lazily and re-created when it stays broken.
+    """A RocketMQ producer started lazily and re-created when it stays broken (``rmqkeeper``).
 
     ``sending`` is what /healthz shows: ``idle`` before the first send, ``running`` after a send
     went through, ``retrying`` after one failed (with the error, since when, failures in a row,
-    re-creations so far).
+    re-creations so far). While it backs off between starts a send fails at once.
     """
 
     def __init__(self, start: Callable[[], Any] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
-        self._producer: Any = None
-        self._lock = threading.Lock()
-        self._start = start or self._start_producer
-        self._clock = clock
-        self.sending: dict[str, Any] = {"state": "idle", "error": "", "since": 0.0, "failures": 0, "restarts": 0}
-        self._failing_at: float | None = None  # this client's first failure since its start or last success
-        self._lost_at: float | None = None  # its first "settings is null" of an unbroken run of them
-        self._attempt = 0
-        self._next_start = 0.0
+        keeper = Reconnect(clock, initial="idle")
+        self._client = KeptClient(start or self._start_producer, log, role="producer", keeper=keeper)
+        self.sending = keeper.state
 
     @staticmethod
     def _start_producer() -> Any:
@@ -108,60 +89,9 @@ class CartProducer:
         producer.startup()
         return producer
 
-    def _get(self) -> Any:
-        with self._lock:
-            if self._producer is None:
-                wait = self._next_start - self._clock()
-                if wait > 0:
-                    raise RuntimeError(f"producer restarting: next start in {wait:.1f}s")
-                try:
-                    self._producer = self._start()
-                except Exception:
-                    self._backoff()
-                    raise
-                self._failing_at, self._lost_at = None, None
-            return self._producer
-
     @property
     def started(self) -> bool:
-        return self._producer is not None
-
-    def _backoff(self) -> None:
-        self._next_start = self._clock() + BACKOFF_S[min(self._attempt, len(BACKOFF_S) - 1)]
-        self._attempt += 1
-        self.sending["restarts"] += 1
-
-    def _ok(self) -> None:
-        with self._lock:
-            if self.sending["state"] != "running":
-                self.sending.update(state="running", error="", since=time.time(), failures=0)
-            self._failing_at, self._lost_at, self._attempt = None, None, 0
-
-    def _failed(self, exc: BaseException) -> None:
-        """Record a failed send; throw the client away when the proxy lost it or it stayed broken."""
-        text = str(exc)
-        old = None
-        with self._lock:
-            now = self._clock()
-            if self.sending["state"] != "retrying":
-                self.sending["since"] = time.time()
-            self.sending.update(state="retrying", error=f"{type(exc).__name__}: {text[:200]}")
-            self.sending["failures"] += 1
-            self._failing_at = now if self._failing_at is None else self._failing_at
-            lost = LOST_SESSION.search(text) is not None
-            self._lost_at = (now if self._lost_at is None else self._lost_at) if lost else None
-            stale = (self._lost_at is not None and now - self._lost_at >= LOST_GRACE_S) or (
-                now - self._failing_at >= RECREATE_AFTER_S
-            )
-            if stale and self._producer is not None and now >= self._next_start:
-                old, self._producer = self._producer, None
-                self._backoff()
-        if old is not None:
-            log.warning("re-creating the producer after: %s: %s", type(exc).__name__, text[:300])
-            try:
-                old.shutdown()
-            except Exception as err:  # a producer whose proxy is gone may fail to say goodbye
-                log.info("old producer shutdown: %s: %s", type(err).__name__, err)
+        return self._client.started
 
     def send(self, body: dict[str, Any]) -> str:
         from rocketmq import Message
@@ -173,11 +103,11 @@ class CartProducer:
         msg.body = json.dumps(body).encode()
         msg.add_property("producer_group", GROUP)
         try:
-            receipt = self._get().send(msg)
+            receipt = self._client.get().send(msg)
         except Exception as exc:
-            self._failed(exc)
+            self._client.failed(exc)
             raise
-        self._ok()
+        self._client.ok()
         return str(receipt.message_id)
 
 
