@@ -108,6 +108,12 @@ def _run_meta(run_dir: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
+# `mqdrill recover` runs after something went wrong: often the control plane itself, whose
+# controllers re-list before they release a finalizer (Chaos Mesh v2.8.3 took 20-60 s after an
+# API server restart on a loaded machine), so it waits longer than a drill's own recovery.
+RECOVER_WAIT_S = 120.0
+
+
 @click.command()
 @click.argument("run_dir", required=False)
 @click.option("--all", "all_", is_flag=True, help="Every leftover in the ledger, and labelled objects in the cluster.")
@@ -120,6 +126,15 @@ def _run_meta(run_dir: Path) -> dict[str, Any]:
     help="Remove finalizers an experiment is stuck on (Chaos Mesh's "
     "documented cleanFinalizer annotation; ChaosBlade finalizers). Only when the operator cannot.",
 )
+@click.option(
+    "--wait",
+    "wait_s",
+    type=click.FloatRange(1, 3600),
+    default=RECOVER_WAIT_S,
+    show_default=True,
+    help="Seconds each Kubernetes leftover may take to be confirmed gone (a controller that just got "
+    "its API server back re-lists before it acts).",
+)
 @click.option("--json", "as_json", is_flag=True)
 def recover(
     run_dir: str | None,
@@ -128,6 +143,7 @@ def recover(
     kubeconfig: str | None,
     context: str | None,
     force_clean: bool,
+    wait_s: float,
     as_json: bool,
 ) -> int:
     """End every leftover fault of a run (or all of them) and report what was found."""
@@ -141,7 +157,7 @@ def recover(
     run_id = run_id_of(run_dir) if run_dir is not None else None
     # blade's own records are always swept (our UIDs only; nothing to do where no blade is installed)
     sweep = (("chaosmesh", "chaosblade") if kubernetes else ()) + ("blade",)
-    engines = engine_cache(kubeconfig=kubeconfig, context=context, force_clean=force_clean)
+    engines = engine_cache(kubeconfig=kubeconfig, context=context, force_clean=force_clean, recover_wait_s=wait_s)
     report = recover_leftovers(Ledger(ledger_dir()), engines, run_id=run_id, sweep_engines=sweep)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2))

@@ -152,6 +152,7 @@ class ObjectEngine:
         retry_delay_s: float = 2.0,
         force_clean: bool = False,
         planner: Callable[[Fault], Plan] | None = None,
+        recover_wait_s: float | None = None,
     ) -> None:
         self._kube = kube
         self._options = KubeOptions(kubeconfig=kubeconfig, context=context, namespace=namespace)
@@ -163,6 +164,9 @@ class ObjectEngine:
         self.retry_delay_s = retry_delay_s
         self.force_clean = force_clean
         self._planner = planner
+        # a fixed recovery wait (`mqdrill recover --wait`): a leftover's controller may just have
+        # got its API server back, so the wait is not sized from the fault's duration
+        self._recover_wait_s = recover_wait_s
 
     @property
     def kube(self) -> Kube:
@@ -207,6 +211,8 @@ class ObjectEngine:
         return min(self.confirm_timeout_s, max(MIN_CONFIRM_S, float(duration_s)))
 
     def recover_wait_s(self, duration_s: float | None) -> float:
+        if self._recover_wait_s is not None:
+            return self._recover_wait_s
         if not duration_s:
             return self.recover_timeout_s
         return min(self.recover_timeout_s, max(MIN_RECOVER_S, float(duration_s)))

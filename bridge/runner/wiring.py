@@ -278,13 +278,19 @@ def suite_report(suite_dir: Path) -> None:
 
 
 def engine_options(
-    name: str, *, kubeconfig: str | None = None, context: str | None = None, force_clean: bool = False
+    name: str,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    force_clean: bool = False,
+    recover_wait_s: float | None = None,
 ) -> dict[str, object]:
     """Constructor options an engine understands: the cluster connection for the Kubernetes engines,
-    and force-clean of stuck finalizers only when the user asked for it."""
+    force-clean of stuck finalizers only when the user asked for it, and a fixed recovery wait."""
     if name in ("chaosmesh", "chaosblade"):
         opts: dict[str, object] = {"kubeconfig": kubeconfig, "context": context}
-        return {**opts, "force_clean": True} if force_clean else opts
+        opts |= {"force_clean": True} if force_clean else {}
+        return opts | ({"recover_wait_s": recover_wait_s} if recover_wait_s is not None else {})
     return {}
 
 

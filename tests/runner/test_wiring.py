@@ -18,6 +18,16 @@ def test_force_clean_reaches_only_the_kubernetes_engines_and_only_when_asked() -
     assert engine_options("blade", force_clean=True) == {}
 
 
+def test_a_fixed_recovery_wait_replaces_the_one_sized_from_the_fault() -> None:
+    from bridge.engines.chaosmesh import ChaosMeshEngine
+
+    assert engine_options("local", recover_wait_s=120.0) == {}
+    sized = ChaosMeshEngine(kubeconfig="/k")
+    fixed = ChaosMeshEngine(**engine_options("chaosmesh", kubeconfig="/k", recover_wait_s=120.0))  # type: ignore[arg-type]
+    assert sized.recover_wait_s(16.0) < 120.0  # a drill's own recovery: floor 45 s, capped at 60 s
+    assert fixed.recover_wait_s(16.0) == fixed.recover_wait_s(None) == 120.0
+
+
 def test_recover_all_on_an_empty_ledger_finds_nothing_and_succeeds(tmp_path: Path) -> None:
     env = {**os.environ, "MQDRILL_LEDGER": str(tmp_path / "ledger")}
     done = subprocess.run(
