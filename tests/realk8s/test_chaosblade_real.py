@@ -69,8 +69,11 @@ IN_POD = [
 
 
 def tool_pod_on(bed: Bed, node: str) -> str:
+    pods = bed.pods(CHAOSBLADE_NS, "app=chaosblade-tool")
     (name,) = [
-        p["metadata"]["name"] for p in bed.pods(CHAOSBLADE_NS, "app=chaosblade-tool") if p["spec"]["nodeName"] == node
+        p["metadata"]["name"]
+        for p in pods
+        if p["spec"].get("nodeName") == node and not p["metadata"].get("deletionTimestamp")
     ]
     return str(name)
 
