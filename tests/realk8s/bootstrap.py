@@ -89,8 +89,31 @@ def workloads(bed: Bed) -> None:
             bed.admin.apply(
                 f"/apis/apps/v1/namespaces/{ns}/deployments/{name}", deployment(name, ns, labels, container)
             )
+    chaosblade_tool(bed)
     for ns in (DEMO_NS, UNANNOTATED_NS):
         wait_workloads_ready(bed, ns)
+
+
+CHAOSBLADE_NS = "chaosblade"
+TOOL_DAEMONSET = Path(__file__).with_name("chaosblade-tool-daemonset.yaml")
+
+
+def chaosblade_tool(bed: Bed) -> None:
+    """What the operator's Helm chart installs besides the operator: its ServiceAccount and the
+    chaosblade-tool DaemonSet (one pod a node, Running on kwok, nothing inside)."""
+    from tests.realk8s.testbed import NODES
+
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "chaosblade", "namespace": CHAOSBLADE_NS}}
+    bed.admin.apply(f"/api/v1/namespaces/{CHAOSBLADE_NS}/serviceaccounts/chaosblade", sa)
+    (ds,) = _docs(TOOL_DAEMONSET)
+    ds["metadata"]["namespace"] = CHAOSBLADE_NS
+    bed.admin.apply(f"/apis/apps/v1/namespaces/{CHAOSBLADE_NS}/daemonsets/chaosblade-tool", ds)
+
+    def on_every_node() -> bool:
+        pods = bed.pods(CHAOSBLADE_NS, "app=chaosblade-tool")
+        return {p["spec"].get("nodeName") for p in pods if _pod_ready(p)} >= set(NODES)
+
+    bed.admin.wait_for("a Running chaosblade-tool pod on every node", on_every_node, timeout_s=90)
 
 
 def deployment(name: str, ns: str, labels: dict[str, str], container: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.realk8s.bootstrap import apply_rbac
-from tests.realk8s.testbed import DEMO_NS, ROOT, Bed, needs_operator, start_bed
+from tests.realk8s.testbed import DEMO_NS, ROOT, Bed, start_bed
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -56,12 +56,6 @@ def sa_kubeconfig(real_cluster: Bed) -> Path:
     return real_cluster.token_kubeconfig(
         real_cluster.dir / "sa.kubeconfig", namespace=DEMO_NS, service_account="mqdrill"
     )
-
-
-@pytest.fixture
-def with_operator(real_cluster: Bed) -> Bed:
-    needs_operator(real_cluster)
-    return real_cluster
 
 
 @pytest.fixture

@@ -63,7 +63,8 @@ def test_pod_failure_patches_the_pod_and_recovery_restores_it(healthy: Bed, real
 
 
 def test_container_kill_fails_in_the_controllers_words_and_leaves_nothing(healthy: Bed, real_kubeconfig: Path) -> None:
-    # kwok pods have no container IDs and there is no chaos-daemon to kill a container with.
+    # The controller finds the container (kwok-pod-ready.yaml gives it an ID) but no chaos-daemon
+    # to kill it with: "cannot find daemonIP on node kwok-node-…".
     p = plan("broker-unavailable", "container-kill", tag="ckill")
     with pytest.raises(InjectionError) as err:
         helpers.chaosmesh(real_kubeconfig).inject(p)

@@ -9,13 +9,14 @@ Binaries come from ``scripts/testbed/build`` (cached by version outside the clon
 32301  etcd clients        32302  etcd peers
 32303  kube-apiserver      32310  Chaos Mesh webhooks (HTTPS)
 32311  Chaos Mesh metrics  32312  chaosblade-operator metrics
-32313  kwok's own server
+32313  kwok's server (the nodes' kubelet endpoint)
 =====  ==========================================
 
-The chaosblade-operator's CRD is always installed, but the operator itself runs only with
-``MQDRILL_REALK8S_OPERATOR=1``: v1.8.0 panics on kwok's pods (they have no container IDs, and
-``exec/pod/controller.go`` slices an empty Docker ID: ``slice bounds out of range [:12]``) and
-exits, even for a pod delete. The tests that need it are skipped, saying so.
+kwok plays the nodes' kubelet: its pods become Running with a ``containerID`` in every container
+status (``kwok-pod-ready.yaml``: without one the chaosblade-operator v1.8.0 panics), and its
+server, the nodes' kubelet endpoint, answers the API server's pods/exec and pods/log with a
+refusal (nothing runs in a kwok pod). The chaosblade-tool DaemonSet of the operator's chart runs
+one such pod a node (``chaosblade-tool-daemonset.yaml``).
 
 kube-controller-manager and kube-scheduler serve nothing (``--secure-port=0``). Only one bed
 runs on a machine at a time: :func:`start_bed` takes ``/tmp/mqdrill-realk8s.lock`` (a second
@@ -45,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[2]
 VERSIONS_FILE = ROOT / "scripts" / "testbed" / "versions"
 LOCK_FILE = Path("/tmp/mqdrill-realk8s.lock")
 PID_DIR = Path("/tmp/mqdrill-realk8s-pids")
+KWOK_POD_READY = Path(__file__).with_name("kwok-pod-ready.yaml")
 
 HOST = "127.0.0.1"
 ETCD_PORT, ETCD_PEER_PORT, API_PORT = 32301, 32302, 32303
@@ -91,21 +93,6 @@ def cache_dir() -> Path:
 
 def component_dir(component: str, version_key: str) -> Path:
     return cache_dir() / f"{component}-{versions()[version_key]}"
-
-
-OPTIONAL = ("chaosblade-operator",)
-
-
-OPERATOR_PANIC = (
-    "the chaosblade-operator v1.8.0 panics on kwok pods (no container IDs: exec/pod/controller.go "
-    "slices an empty Docker ID, 'slice bounds out of range [:12]') and exits; not started "
-    "(MQDRILL_REALK8S_OPERATOR=1 starts it)"
-)
-
-
-def left_out() -> set[str]:
-    """Components the bed does not start: the operator, unless ``MQDRILL_REALK8S_OPERATOR=1``."""
-    return set() if os.environ.get("MQDRILL_REALK8S_OPERATOR") == "1" else set(OPTIONAL)
 
 
 def missing_components() -> list[str]:
@@ -237,7 +224,6 @@ class Bed:
     kubeconfig: Path
     procs: dict[str, Proc] = field(default_factory=dict)
     lock: IO[str] | None = None
-    without: frozenset[str] = frozenset()
 
     # -- components --------------------------------------------------------------------------
 
@@ -278,14 +264,6 @@ class Bed:
     def pods(self, namespace: str, selector: str = "") -> list[dict[str, Any]]:
         query = f"labelSelector={selector}" if selector else ""
         return list(self.admin.get(f"/api/v1/namespaces/{namespace}/pods", query=query)["items"])
-
-
-def needs_operator(bed: Bed) -> None:
-    """Skip the calling test when the bed runs without the chaosblade-operator."""
-    import pytest
-
-    if "chaosblade-operator" in bed.without:
-        pytest.skip(OPERATOR_PANIC)
 
 
 def write_kubeconfig(path: Path, pki: Pki, *, token: str | None = None, namespace: str = DEMO_NS) -> Path:
@@ -359,6 +337,10 @@ def _procs(d: Path, pki: Pki, kubeconfig: Path, admin: Rest) -> dict[str, Proc]:
                 f"--service-account-issuer=https://{HOST}:{API_PORT}",
                 "--service-cluster-ip-range=10.96.0.0/16", "--endpoint-reconciler-type=none",
                 f"--cert-dir={d / 'apiserver-certs'}", "--profiling=false", "--v=0",
+                "--allow-privileged=true",  # as clusters run (chaosblade-tool is privileged); off by default
+                # pods/exec and pods/log go to kwok's server, the nodes' "kubelet" (InternalIP 127.0.0.1)
+                "--kubelet-preferred-address-types=InternalIP", f"--kubelet-certificate-authority={pki.ca}",
+                f"--kubelet-client-certificate={pki.admin_cert}", f"--kubelet-client-key={pki.admin_key}",
             ],
             {}, logs / "kube-apiserver.log", api_ready, 120.0,
         ),
@@ -382,7 +364,12 @@ def _procs(d: Path, pki: Pki, kubeconfig: Path, admin: Rest) -> dict[str, Proc]:
             [
                 str(kwok_dir / "kwok"), f"--kubeconfig={kubeconfig}", f"--config={d / 'kwok-stages.yaml'}",
                 "--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-                f"--node-ip={HOST}", f"--server-address={HOST}:{KWOK_PORT}",
+                f"--node-ip={HOST}", f"--server-address={HOST}:{KWOK_PORT}", f"--node-port={KWOK_PORT}",
+                # kwok renews each node's Lease, as a kubelet does: without it the node controller
+                # finds no heartbeat after its grace period (the heartbeat stage fires every 10 min),
+                # marks the nodes Unknown and kwok re-initialises them, losing status.addresses
+                "--node-lease-duration-seconds=40",
+                f"--tls-cert-file={pki.serving_cert}", f"--tls-private-key-file={pki.serving_key}",
             ],
             {}, logs / "kwok.log", lambda: port_open(KWOK_PORT),
         ),
@@ -402,7 +389,8 @@ def _procs(d: Path, pki: Pki, kubeconfig: Path, admin: Rest) -> dict[str, Proc]:
         ),
         "chaosblade-operator": Proc(
             "chaosblade-operator",
-            [str(cbo_dir / "chaosblade-operator"), "--chaosblade-namespace=chaosblade", "--log-level=info"],
+            [str(cbo_dir / "chaosblade-operator"), "--chaosblade-namespace=chaosblade", "--log-level=info",
+             "--daemonset-enable"],  # as its chart passes it (v1.8.0 then only logs it),
             {
                 **kube_env, "WATCH_NAMESPACE": "", "OPERATOR_NAME": "chaosblade-operator",
                 "MQDRILL_METRICS_BIND_ADDRESS": f"{HOST}:{OPERATOR_METRICS_PORT}",
@@ -431,9 +419,8 @@ def start_bed(d: Path) -> Bed:
     pki = make_pki(d / "pki")
     kubeconfig = write_kubeconfig(d / "admin.kubeconfig", pki)
     admin = Rest(f"https://{HOST}:{API_PORT}", pki.ca, pki.admin_cert, pki.admin_key)
-    without = frozenset(left_out())
-    procs = {k: v for k, v in _procs(d, pki, kubeconfig, admin).items() if k not in without}
-    bed = Bed(d, pki, admin, kubeconfig, procs, lock, without)
+    procs = _procs(d, pki, kubeconfig, admin)
+    bed = Bed(d, pki, admin, kubeconfig, procs, lock)
     try:
         _prepare_files(d, pki)
         for name in ("etcd", "kube-apiserver"):
@@ -446,8 +433,7 @@ def start_bed(d: Path) -> Bed:
         bootstrap.workloads(bed)
         bed.start_component("chaos-mesh")
         bootstrap.webhooks(bed, base64.b64encode(pki.ca.read_bytes()).decode())
-        if "chaosblade-operator" in bed.procs:
-            bed.start_component("chaosblade-operator")
+        bed.start_component("chaosblade-operator")
     except BaseException:
         bed.stop()
         raise
@@ -460,10 +446,11 @@ def _prepare_files(d: Path, pki: Pki) -> None:
     (certs / "tls.crt").write_bytes(pki.serving_cert.read_bytes())
     (certs / "tls.key").write_bytes(pki.serving_key.read_bytes())
     # kwok exits with "no stages found" without Stage configs: the ones its module ships
-    # (node fast, node heartbeat with lease, pod fast), concatenated.
+    # (node fast, node heartbeat with lease, pod fast), concatenated; its pod-ready replaced by
+    # ours, which also gives each container a containerID, as a kubelet does (KWOK_POD_READY).
     stage = component_dir("kwok", "KWOK") / "stage"
     parts = [
-        p.read_text()
+        (KWOK_POD_READY if p.name == "pod-ready.yaml" else p).read_text()
         for sub in ("node/fast", "node/heartbeat-with-lease", "pod/fast")
         for p in sorted((stage / sub).glob("*.yaml"))
         if p.name != "kustomization.yaml"
