@@ -109,26 +109,32 @@ def attribute(probes: pl.DataFrame, bounds: Bounds, w: Windows) -> tuple[pl.Data
     if probes.height == 0 or not w.all():
         frame = with_outcome(probes, bounds).select("op", "latency_ms", "ok", START, END)
         return frame.drop(START).with_columns(pl.lit(0, pl.UInt8).alias(WINDOW)), census(frame, w)
-    # The interval once, then the label from its two columns in one polars pass, chunk by chunk on
-    # every core: at 10 M rows, numpy copies of the chunked interval columns and a boolean mask per
-    # window cost more than the whole analysis before attribution. A later window wins a shared
-    # row, as when the labels were assigned window by window.
-    frame = with_outcome(probes, bounds).select("op", "latency_ms", "ok", START, END)
+    # The interval, the label and the census in lazy polars queries run together: evaluated chunk
+    # by chunk on every core, they allocate little beyond the output, where eager expressions (or
+    # numpy on the columns) made a full-length temporary of every step, and dropping a column of the
+    # chunked result copied it: at 10 M rows, more memory and time than the whole analysis before
+    # attribution. A later window wins a shared row, as when labels were assigned window by window.
+    start, end = _interval(probes, bounds)
     label: pl.Expr = pl.lit(0, pl.UInt8)
     for x in w.all():
         label = pl.when(inside(x)).then(pl.lit(CODES[x.name], pl.UInt8)).otherwise(label)
-    frame = frame.with_columns(label.alias(WINDOW))
-    # The census in one more pass: a row crossing a boundary lies in no window by construction, so
-    # the crossing tests need no filter first.
+    rows = (
+        probes.lazy()
+        .select("op", "latency_ms", "ok", start.alias(START), end.alias(END))
+        .with_columns(label.alias(WINDOW))
+    )
+    # a row crossing a boundary lies in no window by construction: the crossing tests need no filter
     pairs = _pairs(w)
-    row = frame.select(
+    counted = rows.select(
         (pl.col(WINDOW) > 0).sum().alias("n"),
         pl.col("op").filter(pl.col(WINDOW).is_in([1, 2])).unique().cast(pl.String).implode().alias("ops"),
         *[_crossing(p, n).sum().alias(f"{p.name}|{n.name}") for p, n in pairs],
-    ).row(0, named=True)
+    )
+    frame, census_row = pl.collect_all([rows.drop(START), counted])
+    row = census_row.row(0, named=True)
     compared = sorted(str(x) for x in row.pop("ops") if x is not None)
     n = int(row.pop("n"))
-    return frame.drop(START), Census(n, compared, {k: int(v) for k, v in row.items()})
+    return frame, Census(n, compared, {k: int(v) for k, v in row.items()})
 
 
 def inside(window: Window) -> pl.Expr:
