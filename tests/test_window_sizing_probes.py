@@ -24,13 +24,19 @@ from bridge.runner.lifecycle import analysis_meta
 from bridge.spec import sizing
 from bridge.spec.models import Drill
 
-HTTP = {"kind": "http", "name": "orders", "base_url": "http://127.0.0.1:9", "rate": 10,
-        "operations": [{"name": "place_order", "method": "POST", "url": "/o"}]}  # fmt: skip
+HTTP = {
+    "kind": "http",
+    "name": "orders",
+    "base_url": "http://127.0.0.1:9",
+    "rate": 10,
+    "operations": [{"name": "place_order", "method": "POST", "url": "/o"}],
+}
 
 
 def _mqdrill(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ))  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], capture_output=True, text=True, timeout=60, env=dict(os.environ)
+    )
 
 
 def _drill(probes: list[dict[str, Any]], **fields: Any) -> Drill:
@@ -41,7 +47,7 @@ def _drill(probes: list[dict[str, Any]], **fields: Any) -> Drill:
             "scenario": "broker-unavailable",
             "steady_state": {"probes": probes, **fields.pop("steady_state", {})},
             **fields,
-        }  # fmt: skip
+        }
     )
 
 
@@ -77,7 +83,7 @@ def test_a_follower_is_sized_at_its_operations_rate_and_bound() -> None:
             "within": "10s",
             "check": {"url": "/o/1"},
             "objective": {"delay_s_max": 4},
-        },  # fmt: skip
+        },
     ]
     d = _drill(probes, windows={"baseline": "60s", "fault": "25s"})
     (short,) = sizing.too_short_windows(d)
@@ -88,9 +94,21 @@ def test_a_follower_is_sized_at_its_operations_rate_and_bound() -> None:
 
 
 def test_a_prometheus_probe_is_sized_by_its_step_and_its_tolerances() -> None:
-    prom = {"kind": "prometheus", "name": "notifier", "url": "http://127.0.0.1:9095", "step": "2s",
-            "slis": [{"name": "lag", "query": "max(x)", "unit": "count", "max": 50,
-                      "objective": {"success_ratio_min": 0.9, "min_samples": 10}}]}  # fmt: skip
+    prom = {
+        "kind": "prometheus",
+        "name": "notifier",
+        "url": "http://127.0.0.1:9095",
+        "step": "2s",
+        "slis": [
+            {
+                "name": "lag",
+                "query": "max(x)",
+                "unit": "count",
+                "max": 50,
+                "objective": {"success_ratio_min": 0.9, "min_samples": 10},
+            }
+        ],
+    }
     d = _drill([prom], windows={"baseline": "60s", "fault": "21s"})
     (short,) = sizing.too_short_windows(d)
     # 10 rows one every 2 s, plus the 2 s the analysis gives a row without a figure
@@ -183,24 +201,60 @@ def declared(draw: st.DrawFn) -> list[dict[str, Any]]:
         {}, optional={"success_ratio_min": st.sampled_from([0.5, 0.9, 0.95, 0.99]), "min_samples": st.integers(1, 120)}
     )
     ops = draw(st.integers(1, 3))
-    http = {**HTTP, "rate": draw(st.floats(0.5, 40.0)), "timeout": draw(st.floats(0.1, 5.0)),
-            "operations": [{"name": f"op{i}", "url": "/x", "objective": draw(objective)} for i in range(ops)]}  # fmt: skip
+    http = {
+        **HTTP,
+        "rate": draw(st.floats(0.5, 40.0)),
+        "timeout": draw(st.floats(0.1, 5.0)),
+        "operations": [{"name": f"op{i}", "url": "/x", "objective": draw(objective)} for i in range(ops)],
+    }
     out = [http]
     if draw(st.booleans()):
-        out.append({"kind": "eventually", "name": "seen", "after": f"op{draw(st.integers(0, ops - 1))}",
-                    "within": draw(st.floats(0.5, 15.0)), "check": {"url": "/y"},
-                    "objective": {"delay_s_max": draw(st.floats(0.2, 15.0)), **draw(objective)}})  # fmt: skip
+        out.append(
+            {
+                "kind": "eventually",
+                "name": "seen",
+                "after": f"op{draw(st.integers(0, ops - 1))}",
+                "within": draw(st.floats(0.5, 15.0)),
+                "check": {"url": "/y"},
+                "objective": {"delay_s_max": draw(st.floats(0.2, 15.0)), **draw(objective)},
+            }
+        )
     if draw(st.booleans()):
-        out.append({"kind": "rocketmq-canary", "name": "canary", "endpoint": "127.0.0.1:18081", "topic": "T",
-                    "rate": draw(st.floats(0.5, 30.0)), "timeout": draw(st.integers(1, 4)),
-                    "within": draw(st.floats(0.5, 8.0)), "objective": draw(objective)})  # fmt: skip
+        out.append(
+            {
+                "kind": "rocketmq-canary",
+                "name": "canary",
+                "endpoint": "127.0.0.1:18081",
+                "topic": "T",
+                "rate": draw(st.floats(0.5, 30.0)),
+                "timeout": draw(st.integers(1, 4)),
+                "within": draw(st.floats(0.5, 8.0)),
+                "objective": draw(objective),
+            }
+        )
     if draw(st.booleans()):
         unit = draw(st.sampled_from(["seconds", "count"]))
-        out.append({"kind": "prometheus", "name": "prom", "url": "http://127.0.0.1:9095",
-                    "step": draw(st.sampled_from([0.5, 1.0, 2.0, 5.0])), "history": draw(st.floats(0.0, 30.0)),
-                    "lag": draw(st.floats(0.1, 5.0)), "every": draw(st.floats(0.5, 10.0)), "timeout": 0.1,
-                    "slis": [{"name": "sli", "query": "max(x)", "unit": unit, "max": draw(st.floats(0.1, 4.0)),
-                              "objective": draw(objective)}]})  # fmt: skip
+        out.append(
+            {
+                "kind": "prometheus",
+                "name": "prom",
+                "url": "http://127.0.0.1:9095",
+                "step": draw(st.sampled_from([0.5, 1.0, 2.0, 5.0])),
+                "history": draw(st.floats(0.0, 30.0)),
+                "lag": draw(st.floats(0.1, 5.0)),
+                "every": draw(st.floats(0.5, 10.0)),
+                "timeout": 0.1,
+                "slis": [
+                    {
+                        "name": "sli",
+                        "query": "max(x)",
+                        "unit": unit,
+                        "max": draw(st.floats(0.1, 4.0)),
+                        "objective": draw(objective),
+                    }
+                ],
+            }
+        )
     return out
 
 
