@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from bridge.analysis.slo import Slo, is_visibility_op
@@ -105,29 +104,37 @@ def attribute(probes: pl.DataFrame, bounds: Bounds, w: Windows) -> tuple[pl.Data
     """The rows as the windows' figures read them, and the :class:`Census`.
 
     Columns ``op, latency_ms, ok``, :data:`END` and :data:`WINDOW` (the code of the window the row
-    belongs to, 0 for none): each window's filter then compares one small integer and copies four
-    columns, as the analysis did before attribution by outcome."""
-    frame = with_outcome(probes, bounds).select("op", "latency_ms", "ok", START, END)
-    if frame.height == 0 or not w.all():
+    belongs to, 0 for none): each window's filter then compares one small integer, as the analysis
+    did before attribution by outcome."""
+    if probes.height == 0 or not w.all():
+        frame = with_outcome(probes, bounds).select("op", "latency_ms", "ok", START, END)
         return frame.drop(START).with_columns(pl.lit(0, pl.UInt8).alias(WINDOW)), census(frame, w)
-    # numpy on the two interval columns (no nulls: zero-copy): a label and the straddle counts in
-    # a few vector passes, where chains of polars predicates cost seconds at 10 M rows
-    start, end = frame[START].to_numpy(), frame[END].to_numpy()
-    label = np.zeros(frame.height, dtype=np.uint8)  # boolean masks only: 1 byte a row, not 8
+    # The interval, the label and the census in lazy polars queries run together: evaluated chunk
+    # by chunk on every core, they allocate little beyond the output, where eager expressions (or
+    # numpy on the columns) made a full-length temporary of every step, and dropping a column of the
+    # chunked result copied it: at 10 M rows, more memory and time than the whole analysis before
+    # attribution. A later window wins a shared row, as when labels were assigned window by window.
+    start, end = _interval(probes, bounds)
+    label: pl.Expr = pl.lit(0, pl.UInt8)
     for x in w.all():
-        label[(start >= x.start) & (end < x.end)] = CODES[x.name]
-    inside_k = label > 0
-    # only rows in no window can straddle: a small share, so the boundary tests run on few rows
-    out_start, out_end = start[~inside_k], end[~inside_k]
-    straddle = {}
-    for p, n in _pairs(w):
-        in_gap = (out_start >= p.end) & (out_end < n.start)
-        crossing = (out_start >= p.start) & (out_start < n.start) & (out_end >= p.end) & ~in_gap
-        straddle[f"{p.name}|{n.name}"] = int(np.count_nonzero(crossing))
-    frame = frame.drop(START).with_columns(pl.Series(WINDOW, label))
-    ops = frame.select(pl.col("op").filter(pl.col(WINDOW).is_in([1, 2])).unique().cast(pl.String))["op"]
-    compared = sorted(str(x) for x in ops.to_list() if x is not None)
-    return frame, Census(int(np.count_nonzero(label)), compared, straddle)
+        label = pl.when(inside(x)).then(pl.lit(CODES[x.name], pl.UInt8)).otherwise(label)
+    rows = (
+        probes.lazy()
+        .select("op", "latency_ms", "ok", start.alias(START), end.alias(END))
+        .with_columns(label.alias(WINDOW))
+    )
+    # a row crossing a boundary lies in no window by construction: the crossing tests need no filter
+    pairs = _pairs(w)
+    counted = rows.select(
+        (pl.col(WINDOW) > 0).sum().alias("n"),
+        pl.col("op").filter(pl.col(WINDOW).is_in([1, 2])).unique().cast(pl.String).implode().alias("ops"),
+        *[_crossing(p, n).sum().alias(f"{p.name}|{n.name}") for p, n in pairs],
+    )
+    frame, census_row = pl.collect_all([rows.drop(START), counted])
+    row = census_row.row(0, named=True)
+    compared = sorted(str(x) for x in row.pop("ops") if x is not None)
+    n = int(row.pop("n"))
+    return frame, Census(n, compared, {k: int(v) for k, v in row.items()})
 
 
 def inside(window: Window) -> pl.Expr:

@@ -79,7 +79,7 @@ def time_to_recover(
             f"the recovery window ({recovery.duration:.1f} s) is shorter than the {sustain_s} s "
             "the objectives must hold for, so recovery could not be shown",
         )
-    rows = rows_in(probes, recovery)
+    rows = rows_in(probes, recovery, ("op", "latency_ms", "ok", END if END in probes.columns else "t"))
     ok = np.ones(nbuckets - sustain_s + 1, dtype=bool)
     for op in ops:
         counts = _bucket_counts(rows, op, slo, recovery.start, nbuckets)

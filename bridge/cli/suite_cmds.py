@@ -48,6 +48,7 @@ def suite(
     from bridge.runner.wiring import build_deps, suite_report
     from bridge.suite.junit import write_junit
     from bridge.suite.runner import SuiteOptions, load_items, run_suite
+    from bridge.suite.schedule import planned_s
 
     options = SuiteOptions(
         parallel=parallel,
@@ -57,7 +58,7 @@ def suite(
         production_windows=production_windows,
     )
     _, items = load_items(suite_file, options)
-    planned = {i.key: i.drill.windows.baseline + i.drill.windows.fault + i.drill.windows.recovery for i in items}
+    planned = {i.key: planned_s(i.drill) for i in items}
     if not as_json:
         view = SuiteProgress([i.key for i in items], planned)
         options.on_progress, options.on_drill_done = view.on_progress, view.on_done

@@ -33,7 +33,7 @@ drill models import every kind when ``mqdrill validate`` starts.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import Field
@@ -73,6 +73,47 @@ class OperationInfo:
     measure: Measure
     objective: Objective = field(default_factory=Objective)
     mode: str | None = None  # the row's `mode` when the declaration fixes it
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """How one operation's rows accrue, for sizing the windows before anything starts
+    (:mod:`bridge.spec.sizing`).
+
+    ``rate``: rows per second. ``bound_s``: the longest a row's outcome interval (as the analysis
+    reads it, bridge/analysis/attribution.py) can reach past its intended time ``t``: a window
+    loses the rows of its last ``bound_s`` seconds. ``ready_s``: how long after ``t`` the row reaches
+    the live figures the preflight judges (default ``bound_s``). ``history_s``: the span of rows the
+    probe has at once when it starts (a Prometheus probe reads the recent past). ``knob``: the
+    probe's field that sets the rate, and ``probe``: that probe's index in ``steady_state.probes``.
+    """
+
+    rate: float
+    bound_s: float
+    ready_s: float | None = None
+    history_s: float = 0.0
+    knob: str = "rate"
+    probe: int = 0
+
+    @property
+    def ready(self) -> float:
+        return self.bound_s if self.ready_s is None else self.ready_s
+
+
+def sampling_of(declarations: tuple[ProbeDeclaration, ...] | list[Any], unanswered_s: float) -> dict[str, Sampling]:
+    """Every operation's :class:`Sampling`, drivers first, then the followers of their operations.
+
+    ``unanswered_s``: how long after ``sent`` the analysis ends a row that has no figure
+    (run.json ``probe.timeout_s``). Operations of a kind that does not describe its sampling are
+    left out (they are not sized)."""
+    out: dict[str, Sampling] = {}
+    order = sorted(range(len(declarations)), key=lambda i: declarations[i].follows() is not None)
+    for i in order:
+        decl = declarations[i]
+        for op, s in decl.sampling(out, unanswered_s).items():
+            # a follower's rows come at its operation's rate: it keeps that driver's index and knob
+            out[op] = s if decl.follows() is not None else replace(s, probe=i)
+    return out
 
 
 class ProbeFieldError(ValueError):
@@ -117,6 +158,12 @@ class ProbeDeclaration(Strict):
 
     def cross_check(self, scope: Scope) -> None:
         """Checks that need the other probes; raise :class:`ProbeFieldError`."""
+
+    def sampling(self, upstream: Mapping[str, Sampling], unanswered_s: float) -> dict[str, Sampling]:
+        """Per operation this probe defines (rows or not): its :class:`Sampling`. ``upstream``: the
+        drivers' operations (a follower's rows come at the rate of the operation it follows). A kind
+        that leaves this out is not sized by ``validate``."""
+        return {}
 
 
 class ProbeUnavailable(Exception):

@@ -52,10 +52,11 @@ class ProbeAdapter:
         from bridge.probes.runner import preflight_duration_s
         from bridge.spec.sizing import preflight_check_s
 
-        # The shop preset is sized by the drill language's arithmetic (validate refuses a baseline too
-        # short for it); declared probes by their own rates and sample counts.
+        # The span validate sized the baseline for (bridge.spec.sizing): the shop preset by the drill
+        # language's arithmetic, declared probes per operation from each one's own rate and bound
+        # (never shorter than the probe set's own figure, which divides by the rates' sum).
         if self.drill.steady_state.probes:
-            return preflight_duration_s(self.probes)
+            return max(preflight_duration_s(self.probes), preflight_check_s(self.drill))
         return preflight_check_s(self.drill)
 
     def check(self) -> str | None:

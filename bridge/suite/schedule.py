@@ -43,6 +43,13 @@ def resources(drill: Drill, catalog: Catalog) -> frozenset[Resource]:
     return frozenset(out)
 
 
+def planned_s(drill: Drill) -> float:
+    """How long a drill takes by its windows: the probe runs through the warm-up before the
+    baseline (``windows.warmup``, never judged), then baseline, fault and recovery."""
+    w = drill.windows
+    return w.warmup + w.baseline + w.fault + w.recovery
+
+
 def overlaps(a: frozenset[Resource], b: frozenset[Resource]) -> bool:
     return bool(a & b)
 

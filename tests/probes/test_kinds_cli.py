@@ -28,6 +28,8 @@ steady_state:
       name: canary
       endpoint: {endpoint}
       topic: T_ORDER
+# an SLI read once a second, held to 99 %, needs 100 rows (and 2 s) in each window
+windows: {{baseline: 120s, fault: 120s}}
 """
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
@@ -35,6 +36,7 @@ from bridge.probes.contract import (
     ProbeDeclaration,
     ProbeEnv,
     ProbeFieldError,
+    Sampling,
     Scope,
 )
 from bridge.probes.httpdecl import Request, check_names
@@ -85,6 +87,16 @@ class EventuallyProbe(ProbeDeclaration):
 
     def follows(self) -> str | None:
         return self.after
+
+    def sampling(self, upstream: Mapping[str, Sampling], unanswered_s: float) -> dict[str, Sampling]:
+        after = upstream.get(self.after)
+        if after is None:
+            return {}
+        # The row starts at the flow's t; its first poll follows the operation's answer (at most that
+        # operation's bound after t), and a healthy effect shows within delay_s_max (an unseen one is
+        # ended there by the analysis).
+        delay = self.measured()[0].objective.delay_s_max or self.within
+        return {self.name: replace(after, bound_s=after.bound_s + delay, ready_s=None)}
 
     def cross_check(self, scope: Scope) -> None:
         owner = scope.owner.get(self.after)

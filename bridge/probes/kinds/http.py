@@ -45,6 +45,7 @@ from bridge.probes.contract import (
     ProbeEnv,
     ProbeFieldError,
     ProbeUnavailable,
+    Sampling,
     Scope,
 )
 from bridge.probes.httpdecl import Capture, Request, check_names
@@ -96,6 +97,12 @@ class HttpProbe(ProbeDeclaration):
             for op in self.operations
             if op.record
         )
+
+    def sampling(self, upstream: Mapping[str, Sampling], unanswered_s: float) -> dict[str, Sampling]:
+        # A flow runs its steps in order, each answered within `timeout`: step i is sent at most i
+        # timeouts after the flow's t; a row without an answer ends where the analysis puts it.
+        last = max(self.timeout, unanswered_s)
+        return {op.name: Sampling(self.rate, self.timeout * i + last) for i, op in enumerate(self.operations)}
 
     def _known_before(self) -> tuple[list[frozenset[str]], list[frozenset[str]]]:
         """The values each setup step and each operation may use."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -42,6 +43,7 @@ from bridge.probes.contract import (
     ProbeEnv,
     ProbeFieldError,
     ProbeUnavailable,
+    Sampling,
     Scope,
 )
 from bridge.probes.rows import ProbeRow
@@ -119,6 +121,20 @@ class PrometheusProbe(ProbeDeclaration):
                 objective = objective.model_copy(update={"lag_max": sli.max})
             out.append(OperationInfo(sli.name, "lag", objective, promql.MODE))
         return tuple(out)
+
+    def sampling(self, upstream: Mapping[str, Sampling], unanswered_s: float) -> dict[str, Sampling]:
+        # One row per step and SLI, at the step's time. A row's figure in seconds or milliseconds is
+        # read by the analysis as its outcome's duration (healthy: at most `max`); a row without one
+        # ends `unanswered_s` after its step. Rows reach the live figures `lag` behind, read every
+        # `every` seconds (each query within `timeout`); at the start, `history` up to `lag` ago.
+        out = {}
+        for sli in self.slis:
+            bound = unanswered_s
+            if sli.max is not None and sli.unit in ("seconds", "milliseconds"):
+                bound = max(bound, sli.max if sli.unit == "seconds" else sli.max / 1000.0)
+            ready = self.lag + self.every + self.timeout
+            out[sli.name] = Sampling(1.0 / self.step, bound, ready, max(0.0, self.history - self.lag), "step")
+        return out
 
     def cross_check(self, scope: Scope) -> None:
         seen: set[str] = set()

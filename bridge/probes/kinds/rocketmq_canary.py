@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
@@ -43,6 +44,7 @@ from bridge.probes.contract import (
     ProbeDeclaration,
     ProbeEnv,
     ProbeUnavailable,
+    Sampling,
 )
 from bridge.probes.rows import ProbeRow
 from bridge.spec.base import Duration, seconds
@@ -102,6 +104,17 @@ class CanaryProbe(ProbeDeclaration):
             OperationInfo(f"{self.name}_send", "latency", self.objective or Objective(), MODE),
             OperationInfo(f"{self.name}_delivery", "delay", delivery, MODE),
         )
+
+    def sampling(self, upstream: Mapping[str, Sampling], unanswered_s: float) -> dict[str, Sampling]:
+        # A healthy send answers within one `timeout` (the client retries only a failed one); a
+        # delivery counts from the send's start and ends when received, or, missing, at its delay
+        # bound (the analysis' end of a delivery row without a figure).
+        send, delivery = (info.name for info in self.measured())
+        delay = self.measured()[1].objective.delay_s_max or self.within
+        return {
+            send: Sampling(self.rate, max(self.timeout, unanswered_s)),
+            delivery: Sampling(self.rate, max(delay, unanswered_s)),
+        }
 
 
 class CanaryDriver:
