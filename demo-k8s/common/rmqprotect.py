@@ -28,10 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import random
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, TypeVar
 
@@ -54,6 +55,36 @@ class CircuitOpen(RuntimeError):
 
 class SendTimeout(TimeoutError):
     """The send did not answer within the send-timeout budget (it may still land)."""
+
+
+class StillInFlight(RuntimeError):
+    """A send of this key has not returned yet (it timed out, but may still land)."""
+
+
+class InFlight:
+    """The keys whose send is still running. After a send-timeout the send goes on in its thread;
+    starting the same key again (a retry, the next relay round) would only send it twice, so a
+    caller holds the key for the send's whole life and a second hold fails at once."""
+
+    def __init__(self) -> None:
+        self._keys: set[Hashable] = set()
+        self._lock = threading.Lock()
+
+    def __contains__(self, key: Hashable) -> bool:
+        with self._lock:
+            return key in self._keys
+
+    @contextlib.contextmanager
+    def hold(self, key: Hashable) -> Iterator[None]:
+        with self._lock:
+            if key in self._keys:
+                raise StillInFlight(f"{key}: the previous send has not returned yet")
+            self._keys.add(key)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._keys.discard(key)
 
 
 def int_setting(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
