@@ -210,6 +210,18 @@ def test_fallback_confirms_pending_orders_directly_and_keeps_them_for_rocketmq(
     assert orders_app.relay_once() is True and broker.took == ids
 
 
+def test_a_long_outage_keeps_confirming_new_orders_behind_the_confirmed_ones(
+    orders_app: ModuleType, monkeypatch: pytest.MonkeyPatch, fulfillment_url: type[Fulfillment]
+) -> None:
+    monkeypatch.setattr(orders_app, "FALLBACK_BATCH", 2)
+    ids = _orders(orders_app, monkeypatch, "fallback-direct", Broker(down=True), n=3)
+    for order_id in ids:  # confirmed directly earlier in the outage, still waiting for T_ORDER
+        orders_app.store.confirm(order_id, 200.0)
+    orders_app.store.add("ord-new", ORDER, 300.0)
+    assert orders_app.relay_once() is False
+    assert _status(orders_app, "ord-new") == "confirmed" and len(fulfillment_url.seen) == 1
+
+
 def test_without_fallback_a_broker_outage_leaves_orders_pending(
     orders_app: ModuleType, monkeypatch: pytest.MonkeyPatch, fulfillment_url: type[Fulfillment]
 ) -> None:

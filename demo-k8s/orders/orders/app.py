@@ -229,9 +229,9 @@ def confirm_directly(order_id: str, body: str, created_at: float) -> None:
 def _fall_back(pending: list[tuple[str, str, float, str]]) -> int:
     """Confirm the pending orders over fulfillment's HTTP path; stop at the first failure (it is down)."""
     done = 0
-    for order_id, body, created_at, status in pending[:FALLBACK_BATCH]:
-        if status != "pending":
-            continue
+    # the confirmed ones stay unpublished through the outage: skip them before counting the batch
+    waiting = [row for row in pending if row[3] == "pending"]
+    for order_id, body, created_at, _status in waiting[:FALLBACK_BATCH]:
         try:
             confirm_directly(order_id, body, created_at)
         except (OSError, RuntimeError, urllib.error.URLError) as exc:
