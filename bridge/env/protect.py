@@ -14,6 +14,7 @@ only when its own share changed.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -31,6 +32,13 @@ SHOP_PROTECTIONS: tuple[str, ...] = (
 )
 
 Say = Callable[[str], None]
+
+# A stopped consumer's last receive (a 5 s long poll, AWAIT_S in the orders app) stays open at the
+# broker: a message arriving meanwhile is popped for the dead client and stays invisible until it
+# is redelivered, which after a broker restart took over a minute (seen on the real stack: the
+# warm-up order published 0.5 s after fulfillment restarted was not confirmed within 60 s). So the
+# warm-up waits the poll out before its first order.
+CONSUMER_POLL_S = 6.0
 
 
 def _quiet(_: str) -> None:
@@ -75,6 +83,7 @@ def set_protections(cfg: EnvConfig, names: Iterable[str], *, say: Say = _quiet, 
             if lifecycle.message_round_trip(new, timeout) < 1.0:
                 break
     if "orders" in restart or "fulfillment" in restart:
+        time.sleep(CONSUMER_POLL_S)
         for _ in range(3):
             if orders.order_round_trip(new, timeout) < 1.0:
                 break

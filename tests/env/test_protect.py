@@ -63,6 +63,7 @@ def test_a_switch_restarts_only_the_running_services_whose_share_changed(
     monkeypatch.setattr(protect, "_restart", lambda cfg, name, timeout: restarted.append(name))
     monkeypatch.setattr(lifecycle, "message_round_trip", lambda cfg, timeout: warmed.append("shop") or 0.1)
     monkeypatch.setattr(orders, "order_round_trip", lambda cfg, timeout: warmed.append("orders") or 0.1)
+    monkeypatch.setattr(protect, "CONSUMER_POLL_S", 0.0)
 
     cfg = set_protections(_cfg(tmp_path), ["async-outbox"])  # the orders app has no such switch
     assert (restarted, warmed) == (["frontend"], ["shop"])

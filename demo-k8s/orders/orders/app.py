@@ -264,8 +264,9 @@ def relay_once(quiet: _Quiet | None = None) -> bool:
     """One round of the outbox: publish every unpublished order, oldest first, through the protections
     switched on; on a failure keep it (and, with fallback-direct, confirm the pending ones directly).
     True when everything went out."""
-    pending = [row for row in store.unpublished() if row[0] not in in_flight]
-    OUTBOX.set(len(pending))
+    rows = store.unpublished()
+    OUTBOX.set(len(rows))
+    pending = [row for row in rows if row[0] not in in_flight]  # a publish still running is not repeated
     for i, (order_id, body, created_at, _status) in enumerate(pending):
         try:
             protection.call(send_order, order_id, body, created_at)
