@@ -127,8 +127,9 @@ def env_down(state_dir: str | None) -> int:
 @click.argument("names", nargs=-1)
 @click.option("--state-dir", type=click.Path(file_okay=False), default=None)
 def env_protect(names: tuple[str, ...], state_dir: str | None) -> int:
-    """Switch the demo shop's protections (catalog names, e.g. fallback-direct async-outbox; `none`
-    for none): the frontend restarts with them. Without NAMES, show what is on."""
+    """Switch the demo applications' protections (catalog names, e.g. fallback-direct async-outbox;
+    `none` for none): the shop's frontend and the orders app's orders and fulfillment restart with
+    them (the orders app takes all but async-outbox). Without NAMES, show what is on."""
     from bridge.env.protect import SHOP_PROTECTIONS, set_protections
 
     cfg = default_config(state_dir)

@@ -32,6 +32,11 @@ TOPICS: tuple[str, ...] = (ORDER_TOPIC, EVENT_TOPIC)
 GROUPS = {"orders": "CID_ORDERS", "fulfillment": "CID_FULFILLMENT", "notifier": "CID_NOTIFIER"}
 HEALTH_ORDER = {"customer": "mqdrill-health", "items": [{"sku": "health", "quantity": 1}]}
 CANARY_TAG = "mqdrill-canary"  # the tag a rocketmq-canary uses on T_ORDER; no application subscribes to it
+# The protections the orders application implements (demo-k8s/common/rmqprotect.py, wired in its
+# orders and fulfillment services); it refuses async-outbox, which its orders service always has.
+ORDERS_PROTECTIONS: tuple[str, ...] = ("retry-with-backoff", "circuit-breaker", "send-timeout", "fallback-direct")
+# The services that send, and so read ORDERS_PROTECTIONS (the notifier only consumes).
+PROTECTED_SERVICES: tuple[str, ...] = ("orders", "fulfillment")
 
 
 def is_orders_service(name: str) -> bool:
@@ -42,6 +47,11 @@ def endpoint(cfg: EnvConfig, name: str) -> str:
     """The Toxiproxy listener a service dials to reach the RocketMQ proxy."""
     listener = "tp_frontend" if name == "orders" else "tp_cartservice"
     return f"{HOST}:{cfg.port(listener)}"
+
+
+def protections(cfg: EnvConfig) -> tuple[str, ...]:
+    """The environment's protections that the orders application implements (ORDERS_PROTECTIONS)."""
+    return tuple(n for n in cfg.protections if n in ORDERS_PROTECTIONS)
 
 
 def service_env(cfg: EnvConfig, name: str) -> dict[str, str]:
@@ -57,8 +67,11 @@ def service_env(cfg: EnvConfig, name: str) -> dict[str, str]:
         "EVENT_TOPIC": EVENT_TOPIC,
         f"{upper}_CONSUMER_GROUP": GROUPS[name],
     }
+    if name in PROTECTED_SERVICES:
+        env["ORDERS_PROTECTIONS"] = ",".join(protections(cfg))
     if name == "orders":
         env["ORDERS_DB"] = str(cfg.state_dir / "orders" / "orders.sqlite3")
+        env["FULFILLMENT_URL"] = cfg.url("fulfillment")  # fallback-direct's path
     return env
 
 

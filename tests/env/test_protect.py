@@ -1,5 +1,6 @@
-"""Switching the demo shop's protections through the environment (no process is started here:
-the frontend is not running, so the setting is only saved for its next start)."""
+"""Switching the demo applications' protections through the environment (no process is started
+here: the services are not running, so the setting is only saved for their next start, or the
+restarts are recorded by fakes)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,34 @@ def test_every_shop_protection_is_a_catalog_protection() -> None:
     from bridge.env.protect import SHOP_PROTECTIONS
 
     assert set(SHOP_PROTECTIONS) <= set(load_catalog().protections)
+
+
+def test_the_orders_app_gets_the_same_setting_without_the_outbox_it_always_has(tmp_path: Path) -> None:
+    cfg = set_protections(_cfg(tmp_path), ["async-outbox", "send-timeout", "fallback-direct"])
+    for name in ("orders", "fulfillment"):
+        assert services.spec(cfg, name).env["ORDERS_PROTECTIONS"] == "fallback-direct,send-timeout"
+    assert "ORDERS_PROTECTIONS" not in services.spec(cfg, "notifier").env  # it only consumes
+    assert services.spec(cfg, "orders").env["FULFILLMENT_URL"] == cfg.url("fulfillment")
+
+
+def test_a_switch_restarts_only_the_running_services_whose_share_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bridge.env import lifecycle, orders, protect
+
+    restarted: list[str] = []
+    warmed: list[str] = []
+    up = {"frontend", "orders", "fulfillment", "notifier"}
+    monkeypatch.setattr(services, "running", lambda cfg, name: object() if name in up else None)
+    monkeypatch.setattr(protect, "_restart", lambda cfg, name, timeout: restarted.append(name))
+    monkeypatch.setattr(lifecycle, "message_round_trip", lambda cfg, timeout: warmed.append("shop") or 0.1)
+    monkeypatch.setattr(orders, "order_round_trip", lambda cfg, timeout: warmed.append("orders") or 0.1)
+    monkeypatch.setattr(protect, "CONSUMER_POLL_S", 0.0)
+
+    cfg = set_protections(_cfg(tmp_path), ["async-outbox"])  # the orders app has no such switch
+    assert (restarted, warmed) == (["frontend"], ["shop"])
+    restarted.clear(), warmed.clear()
+    cfg = set_protections(cfg, ["async-outbox", "circuit-breaker"])
+    assert (restarted, warmed) == (["frontend", "orders", "fulfillment"], ["shop", "orders"])
+    restarted.clear(), warmed.clear()
+    assert set_protections(cfg, ["circuit-breaker", "async-outbox"]) == cfg and restarted == []  # already on

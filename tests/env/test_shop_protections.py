@@ -1,34 +1,22 @@
 """The demo shop's protections (issue 13), driven with a fake send, a fake clock and a real SQLite outbox.
 
-The shop is a separate application: its module is loaded from its file, as the env's tests do.
+The shop is a separate application: its module is loaded from its file (with demo-k8s/common, where
+the generic mechanisms live, on its path), as the env's tests do.
 """
 
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import random
-import sys
 import time
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-FRONTEND = Path(__file__).resolve().parents[2] / "demo-k8s" / "shop" / "frontend"
+from tests.support.demo_apps import load_module
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("shop_protections", FRONTEND / "protections.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["shop_protections"] = module  # dataclasses resolve annotations through sys.modules
-    spec.loader.exec_module(module)
-    return module
-
-
-P = _load()
+P = load_module("shop/frontend/protections", "shop_protections")
 
 
 class Clock:

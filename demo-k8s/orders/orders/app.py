@@ -10,8 +10,25 @@ this service consumes as ``CID_ORDERS`` (SimpleConsumer) to mark the order ``con
 Unlike the demo shop, an outage here is invisible in every HTTP status: only the time until
 ``confirmed`` shows it, which is what an ``eventually`` probe measures.
 
+Protections (``ORDERS_PROTECTIONS``, the catalog's names; the mechanisms are the shared
+``demo-k8s/common/rmqprotect.py``), all around the outbox's publish, the only place this service
+sends (the POST itself never waits on RocketMQ):
+
+- ``send-timeout``: a publish that has not answered in 0.25 s counts as failed; it goes on in its
+  thread and, if it lands, marks the order published itself (it is not sent again meanwhile);
+- ``retry-with-backoff``: a failed publish is tried again at once, up to 3 sends with jittered
+  backoff inside 2.5 s, before the relay pauses for RETRY_S;
+- ``circuit-breaker``: after 5 failed publishes in a row the relay stops calling the broker for 5 s;
+- ``fallback-direct``: while publishing fails, each pending order is confirmed by a direct HTTP call
+  to fulfillment (``POST {FULFILLMENT_URL}/api/orders/{id}/fulfil``, which reserves the stock once
+  per order id); the order stays in the outbox, so ``T_ORDER`` still goes out once the broker is
+  back and the notifier still hears of it, late;
+- ``async-outbox`` is refused: this service always keeps its orders in an outbox table.
+
 Configuration (environment variables): ORDERS_HOST, ORDERS_PORT, ORDERS_DB, ROCKETMQ_ENDPOINT,
-ORDER_TOPIC, ORDER_TAG, EVENT_TOPIC, EVENT_TAG, ORDERS_CONSUMER_GROUP, ROCKETMQ_REQUEST_TIMEOUT_S.
+ORDER_TOPIC, ORDER_TAG, EVENT_TOPIC, EVENT_TAG, ORDERS_CONSUMER_GROUP, ROCKETMQ_REQUEST_TIMEOUT_S,
+FULFILLMENT_URL, and ORDERS_PROTECTIONS with its tuning (ORDERS_RETRY_*, ORDERS_BREAKER_*,
+ORDERS_DEADLINE_S, ORDERS_SEND_TIMEOUT_S).
 """
 
 from __future__ import annotations
@@ -25,12 +42,17 @@ import queue
 import sqlite3
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the clients working
+from rmqprotect import CircuitOpen, InFlight, Protection, SendTimeout  # demo-k8s/common: the shared protections
+from rmqprotect import Settings as _Settings
 
 log = logging.getLogger("orders")
 
@@ -44,7 +66,10 @@ EVENT_TOPIC = os.environ.get("EVENT_TOPIC", "T_ORDER_EVENT")
 EVENT_TAG = os.environ.get("EVENT_TAG", "confirmed")
 GROUP = os.environ.get("ORDERS_CONSUMER_GROUP", "CID_ORDERS")
 REQUEST_TIMEOUT_S = int(os.environ.get("ROCKETMQ_REQUEST_TIMEOUT_S", "3"))  # the client needs an int
+FULFILLMENT_URL = os.environ.get("FULFILLMENT_URL", "http://127.0.0.1:8071").rstrip("/")
 RETRY_S = 1.0  # an unpublished order is tried again after this
+DIRECT_TIMEOUT_S = 2.0  # one direct confirmation call (fallback-direct)
+FALLBACK_BATCH = 200  # direct confirmations per relay round at most
 AWAIT_S = 5
 INVISIBLE_S = 15
 
@@ -56,8 +81,9 @@ LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5),
 )
 PUBLISHED = Counter("orders_published_total", "order-created publications, by result", ["result"])
+DIRECT = Counter("orders_direct_confirmations_total", "fallback-direct calls to fulfillment, by result", ["result"])
 OUTBOX = Gauge("orders_outbox_pending", "orders stored but not yet published")
-CONFIRMED = Counter("orders_confirmed_total", "orders marked confirmed")
+CONFIRMED = Counter("orders_confirmed_total", "orders marked confirmed, by path (rocketmq, direct)", ["path"])
 CONFIRM_DELAY = Histogram(
     "orders_confirm_delay_seconds",
     "order created → confirmed",
@@ -96,9 +122,14 @@ class Store:
         body = json.loads(row[1])
         return {"id": row[0], **body, "status": row[2], "created_at": row[3], "confirmed_at": row[4]}
 
-    def unpublished(self) -> list[tuple[str, str, float]]:
+    def unpublished(self) -> list[tuple[str, str, float, str]]:
+        """(id, body, created_at, status) of every order not yet published, oldest first."""
         with self._lock:
-            return list(self._db.execute("SELECT id, body, created_at FROM orders WHERE published = 0"))
+            return list(
+                self._db.execute(
+                    "SELECT id, body, created_at, status FROM orders WHERE published = 0 ORDER BY created_at"
+                )
+            )
 
     def mark_published(self, order_id: str) -> None:
         with self._lock:
@@ -114,8 +145,20 @@ class Store:
         return max(0.0, when - float(row[0]))
 
 
+@dataclass(frozen=True)
+class Settings(_Settings):
+    PREFIX = "ORDERS"
+    REFUSED = {
+        "async-outbox": "the orders service always stores an order first and publishes it from its outbox table;"
+        " that is its design, not a switch"
+    }
+
+
 store = Store(DB_PATH)
 wakeup: queue.SimpleQueue[str] = queue.SimpleQueue()
+SETTINGS = Settings.from_env(os.environ)  # a bad protection setting stops the start, naming the variable
+protection = Protection(SETTINGS)
+in_flight = InFlight()  # orders whose publish has not returned (a timed-out one may still land)
 
 
 def _config() -> Any:
@@ -155,26 +198,100 @@ producer = KeptClient(_start_producer, log, role="producer", keeper=Reconnect(in
 consumer = KeptClient(_start_consumer, log, role="consumer")
 
 
-def outbox_forever(stop: threading.Event) -> None:
-    """Publish every unpublished order; on failure keep it and try again after RETRY_S."""
-    while not stop.is_set():
-        pending = store.unpublished()
-        OUTBOX.set(len(pending))
+def send_order(order_id: str, body: str, created_at: float) -> None:
+    """One publish of one order, marked published as soon as the broker took it: a publish that lands
+    after its send-timeout marks the order itself, from its thread, so it is not sent again."""
+    with in_flight.hold(order_id):
         try:
-            for order_id, body, created_at in pending:
-                _publish(producer.get(), order_id, body, created_at)
-                store.mark_published(order_id)
-                PUBLISHED.labels("ok").inc()
-                producer.ok()
-        except Exception as exc:  # the broker may be down or slow: the order stays in the outbox
+            _publish(producer.get(), order_id, body, created_at)
+        except Exception as exc:
             producer.failed(exc)
-            PUBLISHED.labels("error").inc()
+            raise
+        producer.ok()
+        store.mark_published(order_id)
+
+
+def confirm_directly(order_id: str, body: str, created_at: float) -> None:
+    """fallback-direct: fulfillment reserves the stock over HTTP and answers; the order is confirmed.
+    Raises when fulfillment did not take it."""
+    data = json.dumps({"id": order_id, "order": json.loads(body), "created_at": created_at}).encode()
+    url = f"{FULFILLMENT_URL}/api/orders/{order_id}/fulfil"
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=DIRECT_TIMEOUT_S) as resp:  # noqa: S310 - our own configured URL
+        if resp.status != 200:
+            raise RuntimeError(f"fulfillment answered {resp.status}")
+    delay = store.confirm(order_id, time.time())
+    if delay is not None:
+        CONFIRMED.labels("direct").inc()
+        CONFIRM_DELAY.observe(delay)
+
+
+def _fall_back(pending: list[tuple[str, str, float, str]]) -> int:
+    """Confirm the pending orders over fulfillment's HTTP path; stop at the first failure (it is down)."""
+    done = 0
+    # the confirmed ones stay unpublished through the outage: skip them before counting the batch
+    waiting = [row for row in pending if row[3] == "pending"]
+    for order_id, body, created_at, _status in waiting[:FALLBACK_BATCH]:
+        try:
+            confirm_directly(order_id, body, created_at)
+        except (OSError, RuntimeError, urllib.error.URLError) as exc:
+            DIRECT.labels("error").inc()
+            log.warning("direct confirmation of %s failed: %s: %s", order_id, type(exc).__name__, str(exc)[:200])
+            break
+        DIRECT.labels("ok").inc()
+        done += 1
+    return done
+
+
+def _result(exc: BaseException) -> str:
+    return {CircuitOpen: "circuit_open", SendTimeout: "timeout"}.get(type(exc), "error")
+
+
+class _Quiet:
+    """At most one warning a second: with fallback-direct the relay wakes for every new order."""
+
+    def __init__(self) -> None:
+        self._last = 0.0
+
+    def warn(self, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._last >= 1.0:
+            self._last = now
             log.warning("publish failed: %s: %s", type(exc).__name__, str(exc)[:300])
-            stop.wait(RETRY_S)
-            continue
-        with contextlib.suppress(queue.Empty):
-            wakeup.get(timeout=RETRY_S)
+
+
+def relay_once(quiet: _Quiet | None = None) -> bool:
+    """One round of the outbox: publish every unpublished order, oldest first, through the protections
+    switched on; on a failure keep it (and, with fallback-direct, confirm the pending ones directly).
+    True when everything went out."""
+    rows = store.unpublished()
+    OUTBOX.set(len(rows))
+    pending = [row for row in rows if row[0] not in in_flight]  # a publish still running is not repeated
+    for i, (order_id, body, created_at, _status) in enumerate(pending):
+        try:
+            protection.call(send_order, order_id, body, created_at)
+        except Exception as exc:  # the broker may be down or slow: the order stays in the outbox
+            PUBLISHED.labels(_result(exc)).inc()
+            (quiet or _Quiet()).warn(exc)
+            if SETTINGS.on("fallback-direct"):
+                _fall_back(pending[i:])
+            return False
+        PUBLISHED.labels("ok").inc()
+    return True
+
+
+def outbox_forever(stop: threading.Event) -> None:
+    """Relay the outbox; after a failure try again after RETRY_S (or, with fallback-direct, as soon as
+    a new order comes, so that it is confirmed directly at once)."""
+    quiet = _Quiet()
+    while not stop.is_set():
+        if relay_once(quiet) or SETTINGS.on("fallback-direct"):
+            with contextlib.suppress(queue.Empty):
+                wakeup.get(timeout=RETRY_S)
+        else:
+            stop.wait(RETRY_S)  # the broker failed: do not hammer it for every new order
     producer.close()
+    protection.close()
 
 
 def _apply_event(consumer: Any, msg: Any) -> None:
@@ -187,7 +304,7 @@ def _apply_event(consumer: Any, msg: Any) -> None:
         return
     delay = store.confirm(order_id, time.time())
     if delay is not None:
-        CONFIRMED.inc()
+        CONFIRMED.labels("rocketmq").inc()
         CONFIRM_DELAY.observe(delay)
     consumer.ack(msg)
 
@@ -246,7 +363,13 @@ async def get_order(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    body = {"status": "ok", "consumer": dict(consumer.keeper.state), "producer": dict(producer.keeper.state)}
+    body = {
+        "status": "ok",
+        "consumer": dict(consumer.keeper.state),
+        "producer": dict(producer.keeper.state),
+        "protections": sorted(SETTINGS.enabled),
+        "breaker": protection.breaker.state,
+    }
     return web.json_response(body)
 
 
@@ -288,6 +411,7 @@ def make_app() -> web.Application:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log.info("protections on: %s", ", ".join(sorted(SETTINGS.enabled)) or "none")
     web.run_app(make_app(), host=HOST, port=PORT, access_log=None, print=None)
 
 

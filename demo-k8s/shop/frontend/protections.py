@@ -1,16 +1,9 @@
-"""Protections around the frontend's RocketMQ send, each switched on by configuration.
+"""The demo shop's frontend: its wiring of the protections around the RocketMQ send.
 
-These are what a team applies after a drill found the cart strongly dependent on RocketMQ, and
-what the next drill must show to work (see docs/protections.md). Their names are those of the
-mqdrill catalog's protections. They are real implementations, the same code whether a drill runs
-or not:
+The generic mechanisms (``retry-with-backoff``, ``circuit-breaker``, ``send-timeout`` and the
+settings) are ``demo-k8s/common/rmqprotect.py``, the one implementation every demo application
+uses. What the shop does when the protected send still fails is its own, here:
 
-- ``retry-with-backoff``: bounded retries with exponential backoff and full jitter, inside the
-  request's deadline;
-- ``circuit-breaker``: after N failures in a row, stop calling the broker for a while (fast
-  failure instead of a 3 s timeout per request), then let one call through;
-- ``send-timeout``: a send that has not answered within a budget counts as failed (the call goes
-  on in its thread; if it lands after all, the cart still applies the item once);
 - ``fallback-direct``: when the send fails (or the breaker is open), add to the cart over the
   cart service's direct HTTP path instead;
 - ``async-outbox``: when the send fails, keep the message in a durable local table (SQLite) and
@@ -21,7 +14,8 @@ an item once per ``item_id``, so a retry after a lost answer, a fallback after a
 arrive, or a relay from the outbox never counts an item twice.
 
 Switched by ``SHOP_PROTECTIONS`` (comma-separated names, empty for none) and tuned by the
-``SHOP_RETRY_*``, ``SHOP_BREAKER_*``, ``SHOP_SEND_TIMEOUT_S`` and ``SHOP_OUTBOX_*`` variables below.
+``SHOP_RETRY_*``, ``SHOP_BREAKER_*``, ``SHOP_DEADLINE_S``, ``SHOP_SEND_TIMEOUT_S`` and
+``SHOP_OUTBOX_*`` variables.
 """
 
 from __future__ import annotations
@@ -39,121 +33,30 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-NAMES = ("retry-with-backoff", "circuit-breaker", "send-timeout", "fallback-direct", "async-outbox")
+import rmqprotect  # demo-k8s/common: the protections every demo application shares
+from rmqprotect import NAMES, CircuitBreaker, CircuitOpen, ConfigError, Protection, backoff_delays
 
-
-class ConfigError(ValueError):
-    """A protection setting that cannot be used; the message names the variable and what is allowed."""
+__all__ = [
+    "FAILED", "FALLBACK", "NAMES", "OUTBOX", "SENT", "CircuitBreaker", "ConfigError", "Outbox",
+    "ProtectedSender", "Settings", "backoff_delays",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
-class Settings:
-    enabled: frozenset[str] = frozenset()
-    retry_attempts: int = 3  # sends in all, the first included
-    retry_base_s: float = 0.05
-    retry_cap_s: float = 0.5
-    deadline_s: float = 2.5  # the whole protected send, retries included (the probe waits 2 s + margin)
-    breaker_failures: int = 5
-    breaker_open_s: float = 5.0
-    send_timeout_s: float = 0.25  # well under the 500 ms p95 objective of the demo drills
+class Settings(rmqprotect.Settings):
+    PREFIX = "SHOP"
+
+    deadline_s: float = 2.5  # the probe waits 2 s + margin for an add-to-cart
     outbox_path: str = os.path.join(tempfile.gettempdir(), "frontend-outbox.sqlite")  # durable: give it a volume
     outbox_relay_s: float = 1.0
 
-    def on(self, name: str) -> bool:
-        return name in self.enabled
-
     @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> Settings:
-        raw = env.get("SHOP_PROTECTIONS", "")
-        names = frozenset(n.strip() for n in raw.split(",") if n.strip())
-        unknown = sorted(names - set(NAMES))
-        if unknown:
-            raise ConfigError(f"SHOP_PROTECTIONS: unknown {', '.join(unknown)}; allowed: {', '.join(NAMES)}")
-        return cls(
-            enabled=names,
-            retry_attempts=_int(env, "SHOP_RETRY_ATTEMPTS", cls.retry_attempts, 1, 10),
-            retry_base_s=_float(env, "SHOP_RETRY_BASE_S", cls.retry_base_s, 0.0, 5.0),
-            retry_cap_s=_float(env, "SHOP_RETRY_CAP_S", cls.retry_cap_s, 0.0, 10.0),
-            deadline_s=_float(env, "SHOP_DEADLINE_S", cls.deadline_s, 0.1, 60.0),
-            breaker_failures=_int(env, "SHOP_BREAKER_FAILURES", cls.breaker_failures, 1, 1000),
-            breaker_open_s=_float(env, "SHOP_BREAKER_OPEN_S", cls.breaker_open_s, 0.1, 600.0),
-            send_timeout_s=_float(env, "SHOP_SEND_TIMEOUT_S", cls.send_timeout_s, 0.01, 60.0),
-            outbox_path=env.get("SHOP_OUTBOX_PATH", cls.outbox_path),
-            outbox_relay_s=_float(env, "SHOP_OUTBOX_RELAY_S", cls.outbox_relay_s, 0.05, 60.0),
-        )
-
-
-def _int(env: Mapping[str, str], key: str, default: int, lo: int, hi: int) -> int:
-    try:
-        value = int(env[key]) if key in env else default
-    except ValueError as exc:
-        raise ConfigError(f"{key}={env[key]!r}: not an integer (allowed {lo}..{hi})") from exc
-    if not lo <= value <= hi:
-        raise ConfigError(f"{key}={value}: allowed {lo}..{hi}")
-    return value
-
-
-def _float(env: Mapping[str, str], key: str, default: float, lo: float, hi: float) -> float:
-    try:
-        value = float(env[key]) if key in env else default
-    except ValueError as exc:
-        raise ConfigError(f"{key}={env[key]!r}: not a number (allowed {lo:g}..{hi:g})") from exc
-    if not lo <= value <= hi:
-        raise ConfigError(f"{key}={value:g}: allowed {lo:g}..{hi:g}")
-    return value
-
-
-def backoff_delays(settings: Settings, rng: random.Random) -> list[float]:
-    """The pauses before each retry: full jitter over an exponential ceiling (AWS's recipe), capped."""
-    return [
-        rng.uniform(0.0, min(settings.retry_cap_s, settings.retry_base_s * 2**i))
-        for i in range(settings.retry_attempts - 1)
-    ]
-
-
-class CircuitBreaker:
-    """Closed → open after ``failures`` failures in a row; open → half-open after ``open_s``; a
-    half-open breaker lets one call through and closes on its success, re-opens on its failure."""
-
-    def __init__(self, failures: int, open_s: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._limit = failures
-        self._open_s = open_s
-        self._clock = clock
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._probe_out = False
-        self._lock = threading.Lock()
-
-    @property
-    def state(self) -> str:
-        with self._lock:
-            return self._state()
-
-    def _state(self) -> str:
-        if self._opened_at is None:
-            return "closed"
-        return "half-open" if self._clock() - self._opened_at >= self._open_s else "open"
-
-    def allow(self) -> bool:
-        """May a call go to the broker now? In half-open, only one call at a time."""
-        with self._lock:
-            state = self._state()
-            if state == "closed":
-                return True
-            if state == "half-open" and not self._probe_out:
-                self._probe_out = True
-                return True
-            return False
-
-    def record(self, ok: bool) -> None:
-        with self._lock:
-            self._probe_out = False
-            if ok:
-                self._failures, self._opened_at = 0, None
-                return
-            self._failures += 1
-            if self._opened_at is not None or self._failures >= self._limit:
-                self._opened_at = self._clock()
+    def _fields(cls, env: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            **super()._fields(env),
+            "outbox_path": env.get("SHOP_OUTBOX_PATH", cls.outbox_path),
+            "outbox_relay_s": rmqprotect.float_setting(env, "SHOP_OUTBOX_RELAY_S", cls.outbox_relay_s, 0.05, 60.0),
+        }
 
 
 class Outbox:
@@ -219,15 +122,14 @@ class ProtectedSender:
         self.settings = settings
         self._send = send
         self._direct = direct
-        self._clock = clock
-        self._sleep = sleep
-        self._rng = rng or random.Random()
-        self.breaker = CircuitBreaker(settings.breaker_failures, settings.breaker_open_s, clock)
+        # the retries, the breaker and the send timeout: the shared implementation (rmqprotect)
+        self.protection = Protection(settings, clock=clock, asleep=sleep, rng=rng)
+        self.breaker = self.protection.breaker
         self.outbox = Outbox(settings.outbox_path) if settings.on("async-outbox") else None
         self.last_error = ""
 
     async def deliver(self, body: dict[str, Any]) -> str:
-        if await self._send_with_retries(body):
+        if await self._send_protected(body):
             return SENT
         if self.settings.on("fallback-direct"):
             try:
@@ -240,38 +142,16 @@ class ProtectedSender:
             return OUTBOX
         return FAILED
 
-    async def _send_with_retries(self, body: dict[str, Any]) -> bool:
-        use_breaker = self.settings.on("circuit-breaker")
-        delays = backoff_delays(self.settings, self._rng) if self.settings.on("retry-with-backoff") else []
-        deadline = self._clock() + self.settings.deadline_s
-        for attempt in range(len(delays) + 1):
-            if use_breaker and not self.breaker.allow():
-                self.last_error = "circuit open"
-                return False
-            try:
-                await self._one_send(body)
-            except Exception as exc:
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                if use_breaker:
-                    self.breaker.record(False)
-            else:
-                if use_breaker:
-                    self.breaker.record(True)
-                return True
-            if attempt == len(delays) or self._clock() + delays[attempt] >= deadline:
-                return False
-            await self._sleep(delays[attempt])
-        return False
-
-    async def _one_send(self, body: dict[str, Any]) -> None:
-        call = asyncio.get_running_loop().run_in_executor(None, self._send, body)
-        if not self.settings.on("send-timeout"):
-            await call
-            return
+    async def _send_protected(self, body: dict[str, Any]) -> bool:
         try:
-            await asyncio.wait_for(asyncio.shield(call), self.settings.send_timeout_s)
-        except TimeoutError:
-            raise TimeoutError(f"send took longer than {self.settings.send_timeout_s:g}s") from None
+            await self.protection.acall(self._send, body)
+        except CircuitOpen as exc:
+            self.last_error = str(exc)
+            return False
+        except Exception as exc:
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            return False
+        return True
 
     async def relay_forever(self, stop: asyncio.Event) -> None:
         """Relay the outbox while the app runs; the breaker (when on) decides whether to try."""
