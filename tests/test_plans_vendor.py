@@ -148,3 +148,43 @@ def test_network_faults_on_a_client_aim_at_the_middleware_not_at_the_clients_oth
     assert delay[delay.index("--remote-port") + 1] == "8081,10911"
     local = _plans("consumer-backlog", "network-drop", "local")[0].local
     assert [(a.kind, a.service, a.params["client"]) for a in local] == [("proxy-down", "proxy", "cartservice")]
+
+
+def test_a_client_in_another_namespace_is_the_network_chaos_target_in_its_own_namespace() -> None:
+    client = {"namespace": "shop", "labels": {"app.kubernetes.io/name": "orders"}}
+    targets = {"namespace": "mq", "labels": {"app.kubernetes.io/component": "broker"}, "client": client}
+    for scenario, cause in (("network-partition", "network-drop"), ("network-loss", "network-loss")):
+        obj = dict(_plans(scenario, cause, "chaosmesh", targets=targets)[0].objects[0])
+        assert schema_errors(obj) == []
+        spec = obj["spec"]
+        assert obj["metadata"]["namespace"] == "mq"
+        assert spec["selector"] == {"namespaces": ["mq"], "labelSelectors": {"app.kubernetes.io/component": "broker"}}
+        assert spec["target"] == {
+            "mode": "all",
+            "selector": {"namespaces": ["shop"], "labelSelectors": {"app.kubernetes.io/name": "orders"}},
+        }
+    named = {**targets, "client": {"namespace": "shop", "pods": ["orders-0"]}}
+    spec = _plans("network-loss", "network-loss", "chaosmesh", targets=named)[0].objects[0]["spec"]
+    assert spec["target"] == {"mode": "all", "selector": {"pods": {"shop": ["orders-0"]}}}
+    assert schema_errors(dict(_plans("network-loss", "network-loss", "chaosmesh", targets=named)[0].objects[0])) == []
+    # without targets.client, the catalog's demo clients in the component's namespace, as before
+    plain = _plans("network-loss", "network-loss", "chaosmesh", targets={"namespace": "mq"})[0].objects[0]["spec"]
+    assert plain["target"]["selector"]["namespaces"] == ["mq"]
+    # a cause that is no network fault has no client side
+    assert "target" not in _plans("broker-unavailable", "pod-kill", "chaosmesh", targets=targets)[0].objects[0]["spec"]
+
+
+def test_a_client_side_needs_labels_or_pods_and_no_protected_namespace() -> None:
+    from pydantic import ValidationError
+
+    from bridge.errors import SafetyError
+
+    with pytest.raises(ValidationError, match="labels or pods"):
+        drill(scenario="network-loss", targets={"namespace": "mq", "client": {"namespace": "shop"}})
+    protected = drill(
+        scenario="network-loss",
+        engine="chaosmesh",
+        targets={"namespace": "mq", "client": {"namespace": "kube-system", "labels": {"app": "x"}}},
+    )
+    with pytest.raises(SafetyError, match="targets.client.namespace"):
+        resolve(protected, CATALOG, run_id=RUN_ID)

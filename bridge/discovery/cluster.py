@@ -12,7 +12,7 @@ import binascii
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bridge.discovery.guard import check_fault
+from bridge.discovery.guard import check_fault, peer_selector
 from bridge.discovery.model import Topology
 from bridge.discovery.scan import scan
 from bridge.errors import KubernetesError
@@ -105,6 +105,8 @@ def cluster_refusals(drill: Drill, kube: Kube, *, source: str = "drill") -> list
         if t.namespace is None or not (t.labels or t.pods):
             continue
         pods = kube.list_pods(namespace=t.namespace, labels=dict(t.labels) or None)
+        if (peer := peer_selector(fault)) is not None:
+            pods += kube.list_pods(namespace=peer[0], labels=peer[1] or None)
         refusal = check_fault(pods, fault)
         if refusal is not None:
             out.append(f"{source} at `targets` ({fault.cause}): {refusal}")

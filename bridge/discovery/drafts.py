@@ -118,6 +118,13 @@ def _document(pair: Pair, scenario: str, cause: str, engine: str, steady: dict[s
         targets["pods"] = list(hit.target_pods[:1])  # one named pod: within safety.max_pods
     if hit.container:
         targets["container"] = hit.container
+    if cause in NETWORK_CAUSES and engine == "chaosmesh":  # the client's side: NetworkChaos `target`
+        peer: dict[str, Any] = {"namespace": client.namespace}
+        if client.labels:
+            peer["labels"] = dict(client.labels)
+        else:
+            peer["pods"] = list(client.target_pods[:1])
+        targets["client"] = peer
     doc: dict[str, Any] = {
         "apiVersion": "mqdrill/v1",
         "kind": "Drill",
@@ -146,10 +153,11 @@ def _first_accepted(
     for cause in catalog.scenario(scenario).causes:
         if engine not in catalog.causes[cause].engines:
             continue
-        if cause in NETWORK_CAUSES and pair.client.namespace != pair.server.namespace:
-            why = f"{cause}: the engines look for the client side of a network fault in the server's namespace only"
+        if cause in NETWORK_CAUSES and engine != "chaosmesh" and pair.client.namespace != pair.server.namespace:
+            why = f"{cause}: the {engine} engine cannot name the client side of a network fault in another namespace"
             continue
-        if cause in CLIENT_CAUSES and not (pair.client.labels or pair.client.target_pods):
+        on_client = cause in CLIENT_CAUSES or (cause in NETWORK_CAUSES and engine == "chaosmesh")
+        if on_client and not (pair.client.labels or pair.client.target_pods):
             why = f"{cause}: {pair.client.selector_note}"
             continue
         doc = _document(pair, scenario, cause, engine, steady_state(topology, pair.client)[0])

@@ -129,12 +129,15 @@ def check_selector(
 
 
 def check_fault(pods: Iterable[Pod], fault: Fault) -> Refusal | None:
-    """:func:`check_selector` for one resolved fault; None for targets that are not Kubernetes pods."""
+    """:func:`check_selector` for one resolved fault, and for the client side of a network fault
+    where the drill names it (``targets.client``: one client application, no RocketMQ server);
+    None for targets that are not Kubernetes pods. ``pods`` must include the client's namespace."""
     t = fault.target
     if t.namespace is None or not (t.labels or t.pods):
         return None
-    return check_selector(
-        pods,
+    pod_list = list(pods)
+    refusal = check_selector(
+        pod_list,
         namespace=t.namespace,
         labels=t.labels,
         component=fault.component,
@@ -142,3 +145,18 @@ def check_fault(pods: Iterable[Pod], fault: Fault) -> Refusal | None:
         container=t.container,
         cause=fault.cause,
     )
+    peer = fault.peer
+    if refusal is not None or peer is None or peer.namespace is None:
+        return refusal
+    found = check_selector(
+        pod_list, namespace=peer.namespace, labels=peer.labels, component="client", pod_names=peer.pods
+    )
+    return None if found is None else Refusal(f"targets.client: {found.reason}", found.pods)
+
+
+def peer_selector(fault: Fault) -> tuple[str, dict[str, str]] | None:
+    """(namespace, labels) to list the client-side pods of a fault with, when the drill names them."""
+    peer = fault.peer
+    if peer is None or peer.namespace is None:
+        return None
+    return peer.namespace, dict(peer.labels)

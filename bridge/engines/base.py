@@ -52,6 +52,9 @@ class Fault:
     target: Target
     duration_s: int  # the hard end: the fault ends by itself after this many seconds
     params: Mapping[str, ParamValue] = field(default_factory=dict)
+    # The client side of a network fault, where the drill names it (targets.client): its own
+    # namespace and labels or pods. None: the catalog's client apps, in the target's namespace.
+    peer: Target | None = None
 
     @property
     def labels(self) -> dict[str, str]:

@@ -168,8 +168,11 @@ class ChaosMeshEngine(ObjectEngine):
 
     @staticmethod
     def _selected_namespaces(obj: JsonObject) -> set[str]:
-        sel = (obj.get("spec") or {}).get("selector") or {}
-        found = set(sel.get("namespaces") or []) | set((sel.get("pods") or {}).keys())
+        spec = obj.get("spec") or {}
+        found: set[str] = set()
+        # the pods hit, and a NetworkChaos's other side (`target`), which may be in another namespace
+        for sel in (spec.get("selector") or {}, (spec.get("target") or {}).get("selector") or {}):
+            found |= set(sel.get("namespaces") or []) | set((sel.get("pods") or {}).keys())
         if not found and obj.get("metadata", {}).get("namespace"):
             found.add(str(obj["metadata"]["namespace"]))
         return found

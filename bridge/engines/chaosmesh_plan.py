@@ -37,14 +37,21 @@ MIDDLEWARE_PEERS = ("proxy", "broker")
 
 
 def _client_target(fault: Fault, catalog: Catalog) -> dict[str, Any] | None:
-    """The peer side of a network fault: the client app(s) whose path to the component is hit, or,
-    for a fault placed on a client, the middleware it talks to (so its other traffic is untouched)."""
+    """The peer side of a network fault (NetworkChaos ``target``, a PodSelector of its own): the
+    client pods the drill names (``targets.client``, in their own namespace, which may differ from
+    the component's), else the catalog's client app(s) in the component's namespace; or, for a
+    fault placed on a client, the middleware it talks to (so its other traffic is untouched)."""
+    if fault.peer is not None:
+        return {"mode": "all", "selector": selector(fault.peer)}
     client = str(fault.params.get("client", "all"))
     if fault.component in CLIENT_APPS:
         peers: tuple[str, ...] = MIDDLEWARE_PEERS
     else:
         peers = CLIENT_APPS if client == "all" else (client,)
-    label_sets = [catalog.components[a].kubernetes.labels for a in peers]
+    label_sets = [
+        catalog.components[a].kubernetes.labels if a in catalog.components else {"app": a}  # as _app_target
+        for a in peers
+    ]
     keys = {k for labels in label_sets for k in labels}
     sel: dict[str, Any] = {"namespaces": [fault.target.namespace]}
     if len(label_sets) == 1:

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bridge.discovery.guard import check_fault  # the selector guard before any inject (issue 11)
+from bridge.discovery.guard import check_fault, peer_selector  # the selector guard before any inject (issue 11)
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
 from bridge.errors import RecoveryError
@@ -183,6 +183,8 @@ def _kubernetes_targets(drill: Drill, *, kubeconfig: str | None, context: str | 
             where = f"namespace {t.namespace} ({', '.join(f'{k}={v}' for k, v in t.labels.items()) or 'named pods'})"
             if not names:
                 return f"no pod matches the targets of {fault.cause} in {where}"
+            if (peer := peer_selector(fault)) is not None:  # targets.client, in its own namespace
+                pods = [*pods, *kube.list_pods(namespace=peer[0], labels=peer[1] or None)]
             if (refusal := check_fault(pods, fault)) is not None:  # only the server it names (issue 11)
                 return f"{fault.cause}: {refusal}"
             if t.mode == "all" and len(names) > drill.safety.max_pods:

@@ -65,6 +65,21 @@ Operation = Literal["add_to_cart", "cart_visible"]
 DEFAULT_OPERATIONS: tuple[Operation, ...] = ("add_to_cart", "cart_visible")
 
 
+class ClientTargets(Strict):
+    """Where the client side of a network fault runs (Chaos Mesh's NetworkChaos ``target``): the
+    pods of the client application whose path to the component is hit, in its own namespace."""
+
+    namespace: Namespace
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=20)
+    pods: list[PodName] = Field(default_factory=list, max_length=50)
+
+    @model_validator(mode="after")
+    def _selects_something(self) -> ClientTargets:
+        if not (self.labels or self.pods):
+            raise ValueError("targets.client needs labels or pods: a namespace alone selects every pod in it")
+        return self
+
+
 class Targets(Strict):
     """What the fault hits. Kubernetes: a namespace plus labels or pod names. Local: service names.
 
@@ -80,6 +95,13 @@ class Targets(Strict):
         default=None, description="count for mode fixed, percent for the percent modes"
     )
     container: Name | None = Field(default=None, description="container name inside the pods, when one is meant")
+    client: ClientTargets | None = Field(
+        default=None,
+        description=(
+            "network causes on Kubernetes: the client pods whose path to the component is hit, in their "
+            "own namespace (default: the catalog's labels of params.client, in targets.namespace)"
+        ),
+    )
 
 
 class FaultParams(Strict):

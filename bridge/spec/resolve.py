@@ -110,6 +110,7 @@ def resolve(drill: Drill, catalog: Catalog, *, run_id: str | None = None, source
             target=_target(drill, catalog, fault_component(drill, catalog, cause)),
             duration_s=duration,
             params=_params(drill, cause),
+            peer=_peer(drill, cause, fault_component(drill, catalog, cause)),
         )
         for cause in causes
     )
@@ -133,6 +134,17 @@ CAUSE_PARAMS: dict[str, tuple[str, ...]] = {
 def _params(drill: Drill, cause: str) -> dict[str, ParamValue]:
     values = drill.params.model_dump()
     return {k: values[k] for k in CAUSE_PARAMS.get(cause, ())}
+
+
+NETWORK_CAUSES = frozenset({"network-delay", "network-loss", "network-drop"})
+
+
+def _peer(drill: Drill, cause: str, component: str) -> Target | None:
+    """The client side of a network fault on the middleware, where the drill names it (``targets.client``)."""
+    c = drill.targets.client
+    if c is None or cause not in NETWORK_CAUSES or component in CLIENT_APPS:
+        return None
+    return Target(namespace=c.namespace, labels=dict(c.labels), pods=tuple(c.pods), mode="all")
 
 
 def _target(drill: Drill, catalog: Catalog, component_name: str) -> Target:
@@ -207,6 +219,16 @@ def check_safety(drill: Drill, source: str = "drill") -> None:
     if t.mode in ("fixed-percent", "random-max-percent") and t.value is not None and int(t.value) > s.max_percent:
         raise SafetyError(
             f"{_where(source, 'targets.value')}: {t.value}% exceeds the blast radius safety.max_percent={s.max_percent}"
+        )
+    if t.client is not None and t.client.namespace in PROTECTED_NAMESPACES:
+        raise SafetyError(
+            f"{_where(source, 'targets.client.namespace')}: namespace {t.client.namespace!r} is protected; "
+            f"mqdrill never injects into {', '.join(sorted(PROTECTED_NAMESPACES))}"
+        )
+    if t.client is not None and len(t.client.pods) > s.max_pods:
+        raise SafetyError(
+            f"{_where(source, 'targets.client.pods')}: {len(t.client.pods)} pods named, "
+            f"more than safety.max_pods={s.max_pods}"
         )
     if len(t.pods) > s.max_pods:
         raise SafetyError(

@@ -37,6 +37,11 @@ def resources(drill: Drill, catalog: Catalog) -> frozenset[Resource]:
             out.add((where, "pod", pod))
         if fault.target.labels:
             out.add((where, "selector", ",".join(f"{k}={v}" for k, v in sorted(fault.target.labels.items()))))
+        if fault.peer is not None and fault.peer.namespace:  # a network fault's client side is hit too
+            out.update((fault.peer.namespace, "pod", pod) for pod in fault.peer.pods)
+            if fault.peer.labels:
+                labels = ",".join(f"{k}={v}" for k, v in sorted(fault.peer.labels.items()))
+                out.add((fault.peer.namespace, "selector", labels))
     if drill.protections_on is not None:
         # switching protections restarts the application: two such drills never run at once
         out.add(("local", "application", drill.app))

@@ -106,10 +106,15 @@ def test_demo_shop_topology_over_the_api(kube: Kube, emulator: Emulator, namespa
         if doc["causes"][0] in ("client-delay", "client-exception"):  # placed inside the client's JVM
             assert doc["targets"] == {"namespace": namespace, "container": doc["app"], "labels": {"app": doc["app"]}}
             continue
+        # a network fault also names the client's side: its pods, by the selector discovery proved
+        peer = (
+            {"client": {"namespace": namespace, "labels": {"app": doc["app"]}}} if "network" in doc["causes"][0] else {}
+        )
         assert doc["targets"] == {
             "namespace": namespace,
             "container": component,
             "labels": {"app.kubernetes.io/name": f"rocketmq-{component}", "app.kubernetes.io/component": component},
+            **peer,
         }
         assert doc["steady_state"]["probe"]["frontend_url"] == f"http://frontend.{namespace}.svc.cluster.local:8080"
 

@@ -209,8 +209,17 @@ def test_drill_targets(topo: Topology, world: dict[str, str]) -> None:
     assert got["lab.frontend.broker-unavailable.lab.rocketmq.chaosmesh.yaml"] == ("container-kill", lab_broker)
     assert "lab.frontend.namesrv-unavailable.lab.rocketmq.chaosmesh.yaml" not in got
     assert any("namesrv-unavailable" in s and "also runs RocketMQ broker" in s for s in drafts.skipped)
-    # a client in another namespace gets no network drill: the peer selector would look in the wrong one
-    assert not any(".network-" in f and f.startswith("shop.") for f in got)
+    # a client in another namespace: the network drill names its side (NetworkChaos `target`) in its own
+    client_side = {"client": {"namespace": "shop", "labels": {"app": "orders"}}}
+    assert got["shop.orders.network-loss.mq.rocketmq-broker-0.chaosmesh.yaml"] == (
+        "network-loss",
+        json.dumps({**json.loads(chart_broker), **client_side}),
+    )
+    assert got["shop.orders.network-partition.mq.rocketmq-broker-0.chaosmesh.yaml"][0] == "network-drop"
+    # the other engines cannot name it: no network drill across namespaces for them
+    blade = draft_drills(topo, load_catalog(), engine="chaosblade")
+    assert not any(".network-" in d.file_name and d.file_name.startswith(world["shop"]) for d in blade.drills)
+    assert any("cannot name the client side of a network fault in another namespace" in s for s in blade.skipped)
     # two frontends in two namespaces: different files
     assert len({d.file_name for d in drafts.drills}) == len(drafts.drills)
     for d in drafts.drills:

@@ -139,6 +139,40 @@ def test_the_guard() -> None:
     assert wrong is not None and "has no container 'x'" in wrong.reason
 
 
+def test_the_guard_checks_the_client_side_of_a_network_fault_in_its_own_namespace() -> None:
+    from bridge.discovery.guard import check_fault
+    from bridge.spec.catalog import load_catalog
+    from bridge.spec.resolve import resolve
+    from tests.support.drills import drill
+
+    client = [
+        _pod("orders-1", {"app": "orders"}, ns="shop", owner="orders", image="shop/orders:1.5.0"),
+        _pod("orders-2", {"app": "orders"}, ns="shop", owner="orders", image="shop/orders:1.5.0"),
+    ]
+    broker = {**CHART, "app.kubernetes.io/component": "broker"}
+
+    def refusal(client_side: dict[str, Any]) -> str | None:
+        d = drill(
+            scenario="network-loss",
+            engine="chaosmesh",
+            targets={
+                "namespace": "mq",
+                "labels": broker,
+                "pods": ["broker-0"],
+                "container": "main",
+                "client": client_side,
+            },
+        )
+        (fault,) = resolve(d, load_catalog(), run_id="guard").faults
+        found = check_fault([*PODS, *client], fault)
+        return None if found is None else found.reason
+
+    assert refusal({"namespace": "shop", "labels": {"app": "orders"}}) is None
+    assert "targets.client" in str(refusal({"namespace": "mq", "labels": {"app": "orders"}}))  # not there
+    wider = refusal({"namespace": "mq", "labels": CHART})  # the chart's pods are servers, not a client
+    assert wider is not None and wider.startswith("targets.client:") and "ns-0 (runs RocketMQ namesrv)" in wider
+
+
 def test_drill_files_know_whether_they_were_edited() -> None:
     text = render_file({"apiVersion": "mqdrill/v1", "kind": "Drill", "scenario": "broker-unavailable"})
     assert is_pristine(text)
