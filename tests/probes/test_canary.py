@@ -241,25 +241,3 @@ def test_a_probe_that_cannot_reach_a_proxy_does_not_start(listener: tuple[socket
     probes[0] = probes[0].model_copy(update={"endpoint": f"127.0.0.1:{port}"})  # type: ignore[attr-defined]
     error = run_probes(probes, ListSink(), seconds=0.1)
     assert error is not None and "rocketmq-canary canary" in error and "does not speak gRPC" in error
-
-
-class AttachingRocketmq(FakeRocketmq):
-    """A consumer whose first receives fail while the proxy registers it (a just-started client)."""
-
-    def __init__(self, failing: int) -> None:
-        super().__init__()
-        self.failing = failing
-
-    def receive(self, wait_s: float) -> list[bytes]:
-        if self.failing > 0:
-            self.failing -= 1
-            raise CanaryClientError("InternalErrorException: 50001, settings is null")
-        return super().receive(wait_s)
-
-
-def test_the_first_send_waits_for_the_consumer_to_answer_once() -> None:
-    # without the attach, three failed receives (0.2 s apart) make the first delivery late
-    fake = AttachingRocketmq(failing=3)
-    sink = _run(fake, seconds=0.5, within="200ms")
-    deliveries = sink.of("canary_delivery")
-    assert fake.failing == 0 and deliveries and all(r.ok for r in deliveries), [r.error for r in deliveries]

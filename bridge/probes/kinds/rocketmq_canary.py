@@ -57,8 +57,6 @@ APPLICATION_GROUPS = frozenset({"CID_CART", "CID_ORDERS", "CID_FULFILLMENT", "CI
 SEND_WORKERS = 16
 
 
-ATTACH_S = 8.0  # how long prepare waits for the canary's consumer to answer once
-
 class CanaryProbe(ProbeDeclaration):
     """Produce on a topic and tag, consume with a group of its own; needs a RocketMQ 5 proxy (gRPC)."""
 
@@ -146,25 +144,6 @@ class CanaryDriver:
             await asyncio.get_running_loop().run_in_executor(self._sends, self.client.start)
         except CanaryClientError as exc:
             raise ProbeUnavailable(f"rocketmq-canary {self.name}: {exc}") from exc
-        await self._attach(asyncio.get_running_loop())
-
-    async def _attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Receive until the consumer answers once (bounded) before the first send.
-
-        A just-started consumer's first receives can fail while the proxy registers it (seen in
-        CI: the canary's first message "not delivered within 2s", so a healthy preflight failed at
-        0.988 < 0.99); the canary must measure the broker path, not its own start-up. Whatever
-        arrives now is not this run's (nothing was sent yet); a consumer that never answers is
-        left to the rows to show.
-        """
-        assert self.client is not None
-        deadline = loop.time() + ATTACH_S
-        while loop.time() < deadline:
-            try:
-                await loop.run_in_executor(self._receives, self.client.receive, 1.0)
-                return
-            except CanaryClientError:
-                await asyncio.sleep(0.2)
 
     async def run(self, env: ProbeEnv) -> None:
         self._receiver = asyncio.create_task(self._receive_loop(env))
