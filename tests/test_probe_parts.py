@@ -51,6 +51,48 @@ def test_live_stats_accept_a_late_completion_into_an_older_second() -> None:
     assert stats.snapshot(window_s=1, now=200.5).op("add_to_cart").count == 2
 
 
+def test_the_judged_view_leaves_out_the_warm_up_but_keeps_read_back_history() -> None:
+    """The CI case: the canary's first message, sent while its consumer registered, failed in the
+    warm-up; the preflight judges from the baseline on, yet keeps the Prometheus probe's history."""
+    stats = LiveStats()
+    stats.record(row("notifier_lag", True, 3.0), completed_at=100.0)  # history, read at the start
+    stats.record(row("canary_delivery", False, None), completed_at=102.0)  # the warm-up's failure
+    stats.record(row("canary_delivery", True, 20.0), completed_at=104.9)
+    assert stats.judged(now=105.0).op("canary_delivery").count == 2  # nothing marked yet: all rows
+    stats.judge_from(105.0, always={"notifier_lag"})
+    stats.record(row("canary_delivery", True, 30.0), completed_at=105.0)
+    stats.record(row("canary_delivery", True, 40.0), completed_at=105.5)  # same second as the mark
+    stats.record(row("notifier_lag", True, 4.0), completed_at=106.0)
+    judged = stats.judged(now=107.0)
+    canary = judged.op("canary_delivery")
+    assert (canary.count, canary.ok, canary.p50_ms) == (2, 2, 30.0)
+    assert judged.op("notifier_lag").count == 2
+    # the live figures the guard and the progress line read keep every row
+    assert stats.snapshot(window_s=math.inf, now=107.0).op("canary_delivery").count == 4
+
+
+@given(
+    st.lists(st.tuples(st.floats(0, 50), st.booleans(), st.sampled_from(["a", "h"])), max_size=60),
+    st.floats(0, 50),
+)
+def test_the_judged_view_is_exactly_the_rows_after_the_mark_plus_the_history_ops(
+    rows: list[tuple[float, bool, str]], mark: float
+) -> None:
+    stats = LiveStats()
+    for at, ok, op in rows:
+        if at >= mark:
+            continue
+        stats.record(row(op, ok, 1.0), completed_at=1000.0 + at)
+    stats.judge_from(1000.0 + mark, always={"h"})
+    for at, ok, op in rows:
+        if at >= mark:
+            stats.record(row(op, ok, 1.0), completed_at=1000.0 + at)
+    judged = stats.judged(now=1100.0)
+    for op in ("a", "h"):
+        kept = [ok for at, ok, o in rows if o == op and (op == "h" or at >= mark)]
+        assert (judged.op(op).count, judged.op(op).ok) == (len(kept), sum(kept))
+
+
 def test_latency_percentiles_skip_unanswered_rows() -> None:
     stats = LiveStats()
     stats.record(row("add_to_cart", False, None), completed_at=10.0)
@@ -212,3 +254,32 @@ def test_rows_survive_the_csv_round_trip(row: ProbeRow) -> None:
     # Errors come back on one line, bounded to 160 characters.
     flat = " ".join(row.error.split())
     assert back["error"] == (flat if len(flat) <= 160 else flat[:159] + "…")
+
+
+def test_the_runs_preflight_does_not_judge_the_warm_ups_failures(shop: FakeShop, tmp_path: Path) -> None:
+    """A real probe against a shop that fails through the warm-up and is healthy after it: the
+    preflight (ProbeAdapter.check, as `run` calls it) holds, judging only what followed the warm-up."""
+    from bridge.runner.wiring import ProbeAdapter
+
+    d = drill(
+        steady_state={
+            "probe": {"frontend_url": shop.url, "rate": 40, "timeout": "1s", "operations": ["add_to_cart"]},
+            "slo": {"min_samples": 20},
+        }
+    )
+    adapter = ProbeAdapter(d, tmp_path)
+    try:
+        adapter.start()  # its setup reads the products, so the shop breaks just after
+        shop.set("erroring")
+        time.sleep(1.0)
+        warm = adapter.runner.stats(math.inf).op("add_to_cart")
+        assert warm.count > 10 and warm.ok <= 2  # the warm-up really failed (an add may precede the switch)
+        reset(shop)
+        time.sleep(0.5)  # the warm-up's tail: an erroring answer in flight at the switch lands in it
+        adapter.begin_baseline()
+        time.sleep(1.0)
+        assert adapter.check() is None
+        assert adapter.runner.stats(math.inf).op("add_to_cart").success_ratio < 0.9  # type: ignore[operator]
+    finally:
+        reset(shop)
+        adapter.stop()

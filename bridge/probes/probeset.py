@@ -67,6 +67,14 @@ class ProbeSet:
     def objectives(self) -> dict[str, ResolvedObjective]:
         return {info.name: resolve_objective(info, self.slo) for info in self.operations()}
 
+    def history_operations(self) -> frozenset[str]:
+        """Operations whose first rows are the recent past read at the probe's start (a Prometheus
+        probe): those rows are evidence of the steady state, so the preflight judges them too."""
+        from bridge.probes.contract import sampling_of
+
+        sampled = sampling_of(self.declarations, 0.0)
+        return frozenset(op for op, s in sampled.items() if s.history_s > 0)
+
     @property
     def rate(self) -> float:
         """Flows per second across the drivers (for the preflight's duration)."""

@@ -72,6 +72,15 @@ class ProbeRunner:
         """Per-operation success ratio and latency over the last ``window_s`` seconds (``inf``: all)."""
         return self._stats.snapshot(window_s, time.time())
 
+    def judge_from_now(self) -> None:
+        """Leave the rows completed so far (the warm-up) out of :meth:`judged_stats`, except the
+        read-back history of the operations that have one."""
+        self._stats.judge_from(time.time(), self.probes.history_operations())
+
+    def judged_stats(self) -> ProbeStats:
+        """The rows the preflight judges: since :meth:`judge_from_now` (all rows before it is called)."""
+        return self._stats.judged(time.time())
+
     def stop(self, *, drain_s: float | None = None) -> Outcome:
         """Stop scheduling, let flows in flight finish (at most ``drain_s``, default their own bound), close the CSV."""
         host, thread, loop = self._host, self._thread, self._loop

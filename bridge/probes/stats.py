@@ -65,9 +65,31 @@ class _Bucket:
     latencies: dict[str, list[float]] = field(default_factory=dict)
     lateness_ms: list[float] = field(default_factory=list)
 
+    def only(self, ops: frozenset[str]) -> _Bucket:
+        """A copy holding only the rows of ``ops`` (no lateness: that belongs to the schedule)."""
+        return _Bucket(
+            self.second,
+            {op: n for op, n in self.count.items() if op in ops},
+            {op: n for op, n in self.ok.items() if op in ops},
+            {op: list(v) for op, v in self.latencies.items() if op in ops},
+        )
+
+
+def _add(bucket: _Bucket, row: ProbeRow) -> None:
+    bucket.count[row.op] = bucket.count.get(row.op, 0) + 1
+    if row.ok:
+        bucket.ok[row.op] = bucket.ok.get(row.op, 0) + 1
+    if row.latency_ms is not None:
+        bucket.latencies.setdefault(row.op, []).append(row.latency_ms)
+
 
 class LiveStats:
-    """Per-second buckets of completed rows; :meth:`snapshot` merges the last ``window_s`` seconds."""
+    """Per-second buckets of completed rows; :meth:`snapshot` merges the last ``window_s`` seconds.
+
+    :meth:`judge_from` opens a second view, :meth:`judged`: the rows completed from a moment on
+    (the end of the warm-up), plus every row of the operations whose first rows are read-back
+    history (a Prometheus probe's recent past) — what the preflight judges.
+    """
 
     def __init__(self, horizon_s: int = HORIZON_S) -> None:
         self._lock = threading.Lock()
@@ -76,19 +98,49 @@ class LiveStats:
         self.in_flight = 0
         self.scheduled = 0
         self.overflow = 0
+        self._judged: LiveStats | None = None
+        self._judged_from = math.inf
+        self._always: frozenset[str] = frozenset()
 
     def record(self, row: ProbeRow, completed_at: float) -> None:
         with self._lock:
-            bucket = self._bucket(int(completed_at))
-            bucket.count[row.op] = bucket.count.get(row.op, 0) + 1
-            if row.ok:
-                bucket.ok[row.op] = bucket.ok.get(row.op, 0) + 1
-            if row.latency_ms is not None:
-                bucket.latencies.setdefault(row.op, []).append(row.latency_ms)
+            _add(self._bucket(int(completed_at)), row)
+            judged = self._judged
+            if judged is not None and (completed_at >= self._judged_from or row.op in self._always):
+                judged.record(row, completed_at)
+
+    def judge_from(self, at: float, always: Iterable[str] = ()) -> None:
+        """Start the judged view at ``at``: rows completed earlier are left out of it, except those of
+        the ``always`` operations (all their rows so far are copied in)."""
+        with self._lock:
+            judged = LiveStats(self._horizon)
+            keep = frozenset(always)
+            for b in self._buckets:
+                if keep & b.count.keys():
+                    judged._buckets.append(b.only(keep))
+            self._judged, self._judged_from, self._always = judged, at, keep
+
+    def judged(self, now: float) -> ProbeStats:
+        """Every row of the judged view (all rows when :meth:`judge_from` was never called)."""
+        with self._lock:
+            judged = self._judged
+        if judged is None:
+            return self.snapshot(math.inf, now)
+        snap = judged.snapshot(math.inf, now)
+        return ProbeStats(
+            window_s=snap.window_s,
+            ops=snap.ops,
+            in_flight=self.in_flight,
+            scheduled=self.scheduled,
+            overflow=self.overflow,
+            lateness_p99_ms=snap.lateness_p99_ms,
+        )
 
     def record_lateness(self, lateness_ms: float, at: float) -> None:
         with self._lock:
             self._bucket(int(at)).lateness_ms.append(lateness_ms)
+            if self._judged is not None and at >= self._judged_from:
+                self._judged.record_lateness(lateness_ms, at)
 
     def snapshot(self, window_s: float, now: float) -> ProbeStats:
         """Figures over the whole seconds back to the one holding ``now - window_s`` (``inf``: all kept).

@@ -251,6 +251,7 @@ def _body(run: DrillRun, services: ExitStack, faults: ExitStack, result: RunResu
     w = drill.windows
     _warm_up(run, w.warmup)
     rundir.event("phase", phase="baseline")
+    probe.begin_baseline()
     # The steady-state check of the preflight is the start of the baseline: the same probe, the
     # same rows, no extra wall time; a failing check stops the drill before anything is injected.
     check_s = min(probe.check_s(), w.baseline)

@@ -31,8 +31,12 @@ class ProbeHandle(Protocol):
         """How long the steady-state check needs to see enough samples."""
         ...
 
+    def begin_baseline(self) -> None:
+        """The warm-up is over: what completed so far is not judged by :meth:`check`."""
+        ...
+
     def check(self) -> str | None:
-        """None when the SLO held over everything probed so far, else why not."""
+        """None when the SLO held over everything probed since :meth:`begin_baseline`, else why not."""
         ...
 
     def stop(self) -> None: ...

@@ -7,7 +7,6 @@ small protocols in `bridge.runner.ports`; this module is where they meet the rea
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -59,16 +58,16 @@ class ProbeAdapter:
             return max(preflight_duration_s(self.probes), preflight_check_s(self.drill))
         return preflight_check_s(self.drill)
 
+    def begin_baseline(self) -> None:
+        self.runner.judge_from_now()
+
     def check(self) -> str | None:
-        """The SLO over the requests completed in the check's span: the warm-up's rows are not judged."""
+        """The SLO over the rows completed since the baseline began: the warm-up's rows are not
+        judged (a canary's first message, sent while its consumer registers, may fail), except a
+        Prometheus probe's read-back history, which is what lets it be judged at once."""
         from bridge.probes.runner import judge
 
-        # The shop preset is judged over exactly the span sizing planned (the warm-up's rows are not
-        # judged); declared probes over all their rows so far (a prometheus probe's first rows are
-        # the application's recent history, read at start, which is what lets it be judged at once).
-        planned = self.drill.windows.warmup > 0 and not self.drill.steady_state.probes
-        span = self.check_s() if planned else math.inf
-        reasons = judge(self.runner.stats(span), self.probes)
+        reasons = judge(self.runner.judged_stats(), self.probes)
         return "; ".join(reasons) if reasons else None
 
     def stop(self) -> None:

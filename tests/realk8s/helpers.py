@@ -93,6 +93,8 @@ class SteadyProbe:
     def check_s(self) -> float:
         return 1.0
 
+    def begin_baseline(self) -> None: ...
+
     def check(self) -> str | None:
         return None
 

@@ -65,6 +65,7 @@ class FakeProbe:
     phase_of: Any = None
     started: bool = False
     stopped: bool = False
+    baseline_begun_at: float | None = None  # the clock when the warm-up ended
 
     def start(self) -> None:
         self.started = True
@@ -75,6 +76,9 @@ class FakeProbe:
 
     def check_s(self) -> float:
         return 3.0
+
+    def begin_baseline(self) -> None:
+        self.baseline_begun_at = self.clock.now
 
     def check(self) -> str | None:
         ratio = self.ratio_during.get("preflight", 1.0)

@@ -50,6 +50,8 @@ def test_a_drill_runs_its_phases_in_order_and_recovers(tmp_path: Path) -> None:
     ]
     ev = {(e["event"], e.get("phase") or e.get("state")): float(e["t"]) for e in _events(result.run_dir)}  # type: ignore[arg-type]
     assert ev[("phase", "baseline")] - ev[("phase", "warmup")] == pytest.approx(5)  # the default warm-up
+    # the preflight judges from the end of the warm-up on (the warm-up's rows are never judged)
+    assert probe.baseline_begun_at == pytest.approx(ev[("phase", "baseline")])
     assert ev[("phase", "fault")] - ev[("phase", "baseline")] == pytest.approx(10)
     assert ev[("recover", "requested")] - ev[("phase", "fault")] == pytest.approx(20)
     assert ev[("phase", "done")] - ev[("phase", "recovery")] == pytest.approx(15)

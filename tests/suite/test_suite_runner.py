@@ -64,6 +64,8 @@ class QuietProbe:
     def check_s(self) -> float:
         return 0.1
 
+    def begin_baseline(self) -> None: ...
+
     def check(self) -> str | None:
         return None
 
