@@ -16,37 +16,12 @@ from typing import Any
 import pytest
 
 from tests.support.demo_apps import load_keeper, load_service
+from tests.support.fake_clients import FakeClock as Clock
+from tests.support.fake_clients import FakeConsumer
 
 rk = load_keeper()
 BARE = "InternalErrorException: 50001, null. NullPointerException"
 HELPFUL = 'InternalErrorException: 50001, Cannot invoke "...getClientType()" because "settings" is null'
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeConsumer:
-    """Fails ``fails`` receives with ``error`` (1 s of the fake clock each); then sets ``stop``."""
-
-    def __init__(self, clock: Clock, stop: threading.Event, error: str | None, fails: int = 10**6) -> None:
-        self.clock, self.stop, self.error, self.fails = clock, stop, error, fails
-        self.receives, self.shut = 0, False
-
-    def receive(self, max_num: int, invisible_s: int) -> list[Any]:
-        self.receives += 1
-        self.clock.now += 1.0
-        if self.error is not None and self.receives <= self.fails:
-            raise RuntimeError(self.error)
-        self.stop.set()
-        return []
-
-    def shutdown(self) -> None:
-        self.shut = True
 
 
 @pytest.mark.parametrize("text", [BARE, HELPFUL])
@@ -67,7 +42,7 @@ def test_each_consumer_of_the_orders_app_is_recreated_after_the_bare_answer(
     monkeypatch.setenv("ORDERS_DB", str(tmp_path / "orders.sqlite3"))
     app: ModuleType = load_service(relative)
     clock, stop = Clock(), threading.Event()
-    made = [FakeConsumer(clock, stop, BARE), FakeConsumer(clock, stop, None)]
+    made = [FakeConsumer(clock, BARE, stop), FakeConsumer(clock, None, stop)]
     queue = list(made)
     keeper = rk.Reconnect(clock)
     if attr is not None:

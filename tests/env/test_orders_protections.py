@@ -22,21 +22,11 @@ import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.demo_apps import load_keeper, load_protect, load_service
+from tests.support.fake_clients import FakeClock as Clock
 
 rk = load_keeper()
 rp = load_protect()
 ORDER = {"customer": "c", "items": [{"sku": "S", "quantity": 1}]}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, s: float) -> None:
-        self.now += s
 
 
 class Broker:

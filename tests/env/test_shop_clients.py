@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 
 from tests.support.demo_apps import load_keeper, load_service
+from tests.support.fake_clients import FakeClock as Clock
+from tests.support.fake_clients import FakeConsumer
 
 keeper_mod = load_keeper()
 LOST = (
@@ -36,41 +38,9 @@ def front() -> ModuleType:
     return _load("frontend")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class FakeConsumer:
-    """Receives fail with ``error`` ``fails`` times, each taking ``step`` seconds of the fake clock,
-    then return nothing; ``stop`` is set after ``ok_calls`` good receives."""
-
-    def __init__(
-        self, clock: Clock, error: str | None, stop: threading.Event, *, fails: int = 10**6, step: float = 1.0
-    ) -> None:
-        self.clock, self.error, self.stop, self.fails, self.step = clock, error, stop, fails, step
-        self.receives = 0
-        self.shut = False
-
-    def receive(self, max_num: int, invisible_s: int) -> list[Any]:
-        self.receives += 1
-        self.clock.now += self.step
-        if self.error is not None and self.receives <= self.fails:
-            raise RuntimeError(self.error)
-        if self.receives - (self.fails if self.error else 0) >= 2:
-            self.stop.set()
-        return []
-
-    def shutdown(self) -> None:
-        self.shut = True
-
-
 def test_a_consumer_the_proxy_lost_is_recreated_and_consumes_again(cart: ModuleType) -> None:
     clock, stop = Clock(), threading.Event()
-    made = [FakeConsumer(clock, LOST, stop), FakeConsumer(clock, None, stop)]
+    made = [FakeConsumer(clock, LOST, stop, ok_calls=2), FakeConsumer(clock, None, stop, ok_calls=2)]
     queue = list(made)
     keeper = cart.Reconnect(clock)
     cart.consume_forever(stop, keeper, start=lambda: queue.pop(0))
@@ -83,7 +53,7 @@ def test_a_consumer_the_proxy_lost_is_recreated_and_consumes_again(cart: ModuleT
 
 def test_a_lost_session_answer_right_after_start_up_is_not_a_reason_to_restart(cart: ModuleType) -> None:
     clock, stop = Clock(), threading.Event()
-    only = FakeConsumer(clock, LOST, stop, fails=3)  # the race: gone after 3 s, before the grace ends
+    only = FakeConsumer(clock, LOST, stop, fails=3, ok_calls=2)  # the race: gone after 3 s, before the grace ends
     keeper = cart.Reconnect(clock)
     cart.consume_forever(stop, keeper, start=lambda: only)
     assert keeper.state["restarts"] == 0 and keeper.state["state"] == "running" and only.receives == 5

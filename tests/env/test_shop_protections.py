@@ -15,19 +15,9 @@ from typing import Any
 import pytest
 
 from tests.support.demo_apps import load_module
+from tests.support.fake_clients import FakeClock
 
 P = load_module("shop/frontend/protections", "shop_protections")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, s: float) -> None:
-        self.now += s
 
 
 class Broker:
@@ -48,7 +38,7 @@ class Broker:
 
 
 def _sender(
-    tmp_path: Path, names: str, broker: Broker, clock: Clock, direct: list[str] | None = None, **env: str
+    tmp_path: Path, names: str, broker: Broker, clock: FakeClock, direct: list[str] | None = None, **env: str
 ) -> Any:
     async def _direct(body: dict[str, Any]) -> None:
         if direct is None:
@@ -56,7 +46,7 @@ def _sender(
         direct.append(body["item_id"])
 
     settings = P.Settings.from_env({"SHOP_PROTECTIONS": names, "SHOP_OUTBOX_PATH": str(tmp_path / "o.db"), **env})
-    return P.ProtectedSender(settings, broker.send, _direct, clock=clock, sleep=clock.sleep, rng=random.Random(1))
+    return P.ProtectedSender(settings, broker.send, _direct, clock=clock, sleep=clock.asleep, rng=random.Random(1))
 
 
 def _deliver(sender: Any, item: str) -> str:
@@ -64,20 +54,20 @@ def _deliver(sender: Any, item: str) -> str:
 
 
 def test_without_protections_a_failed_send_is_failed_and_tried_once(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     assert _deliver(_sender(tmp_path, "", broker, clock), "a") == P.FAILED
     assert broker.calls == 1
 
 
 def test_retry_rides_out_a_short_outage_within_the_deadline(tmp_path: Path) -> None:
-    broker, clock = Broker(fail_first=2), Clock()
+    broker, clock = Broker(fail_first=2), FakeClock(100.0)
     sender = _sender(tmp_path, "retry-with-backoff", broker, clock)
     assert _deliver(sender, "a") == P.SENT and broker.arrived == ["a"] and broker.calls == 3
     assert clock.now - 100.0 <= sender.settings.deadline_s
 
 
 def test_retry_gives_up_at_its_attempts_and_never_passes_the_deadline(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     sender = _sender(
         tmp_path,
         "retry-with-backoff",
@@ -101,7 +91,7 @@ def test_backoff_is_jittered_below_an_exponential_cap() -> None:
 
 
 def test_breaker_opens_after_failures_in_a_row_then_lets_one_call_through() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     b = P.CircuitBreaker(3, 5.0, clock)
     for _ in range(3):
         assert b.allow()
@@ -118,7 +108,7 @@ def test_breaker_opens_after_failures_in_a_row_then_lets_one_call_through() -> N
 
 
 def test_an_open_breaker_fails_fast_without_calling_the_broker(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     sender = _sender(tmp_path, "circuit-breaker", broker, clock, SHOP_BREAKER_FAILURES="2")
     assert [_deliver(sender, x) for x in "abc"] == [P.FAILED] * 3
     assert broker.calls == 2 and sender.last_error == "circuit open"
@@ -144,14 +134,14 @@ def test_send_timeout_hands_a_slow_send_to_the_fallback(tmp_path: Path) -> None:
 
 
 def test_fallback_takes_the_direct_path_when_the_send_fails(tmp_path: Path) -> None:
-    broker, clock, direct = Broker(down=True), Clock(), []
+    broker, clock, direct = Broker(down=True), FakeClock(100.0), []
     sender = _sender(tmp_path, "fallback-direct,circuit-breaker", broker, clock, direct, SHOP_BREAKER_FAILURES="1")
     assert [_deliver(sender, x) for x in "ab"] == [P.FALLBACK, P.FALLBACK]
     assert direct == ["a", "b"] and broker.calls == 1  # the open breaker spared the second send
 
 
 def test_outbox_keeps_every_failed_item_and_relays_each_once_in_order(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     sender = _sender(tmp_path, "async-outbox", broker, clock)
     assert [_deliver(sender, x) for x in "abc"] == [P.OUTBOX] * 3
     assert sender.outbox.relay(broker.send) == 0 and sender.outbox.pending() == 3  # still down: kept
@@ -162,7 +152,7 @@ def test_outbox_keeps_every_failed_item_and_relays_each_once_in_order(tmp_path: 
 
 
 def test_the_outbox_survives_a_restart_of_the_frontend(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     first = _sender(tmp_path, "async-outbox", broker, clock)
     _deliver(first, "a")
     first.outbox.close()
@@ -172,7 +162,7 @@ def test_the_outbox_survives_a_restart_of_the_frontend(tmp_path: Path) -> None:
 
 
 def test_the_relay_loop_drains_the_outbox_once_the_broker_is_back(tmp_path: Path) -> None:
-    broker, clock = Broker(down=True), Clock()
+    broker, clock = Broker(down=True), FakeClock(100.0)
     sender = _sender(tmp_path, "async-outbox", broker, clock, SHOP_OUTBOX_RELAY_S="0.05")
 
     async def scenario() -> None:
