@@ -94,6 +94,11 @@ class Reconnect:
         return max(0.0, self._next_start - self.clock())
 
 
+def client_health(**clients: KeptClient) -> dict[str, dict[str, Any]]:
+    """What /healthz shows of each client, by role (``consumer=…, producer=…``)."""
+    return {role: dict(client.keeper.state) for role, client in clients.items()}
+
+
 def shutdown_quietly(client: Any, log: logging.Logger) -> None:
     try:
         client.shutdown()

@@ -269,6 +269,10 @@ class Protection:
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
+    def health(self) -> dict[str, Any]:
+        """What /healthz shows of the protections: which are on, and the breaker's state."""
+        return {"protections": sorted(self.settings.enabled), "breaker": self.breaker.state}
+
     def call(self, send: Callable[..., T], *args: Any) -> T:
         """The send from a plain thread; retries pause in this thread."""
         plan = _Plan(self)

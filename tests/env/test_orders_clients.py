@@ -90,3 +90,20 @@ def test_fulfillment_recreates_a_lost_producer_and_confirms_the_redelivered_orde
     clock.now += 1.0  # the backoff before the next start
     app._handle(consumer, msg)
     assert fresh.sent == 1 and acked == [msg] and kept.keeper.state["state"] == "running"
+
+
+@pytest.mark.parametrize("relative", ["orders/orders", "orders/fulfillment"])
+def test_healthz_shows_each_clients_state_and_the_protections(
+    relative: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import asyncio
+    import json
+
+    monkeypatch.setenv("ORDERS_DB", str(tmp_path / "orders.sqlite3"))
+    app: ModuleType = load_service(relative)
+    monkeypatch.setattr(app.consumer, "keeper", rk.Reconnect())  # the module is shared: keep its own keeper clean
+    app.consumer.keeper.failed(RuntimeError(BARE))
+    body = json.loads(asyncio.run(app.healthz(None)).body)
+    assert body["consumer"]["state"] == "retrying" and "NullPointerException" in body["consumer"]["error"]
+    assert body["producer"]["state"] == "idle"
+    assert body["protections"] == sorted(app.SETTINGS.enabled) and body["breaker"] == "closed"

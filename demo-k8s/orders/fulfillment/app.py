@@ -37,7 +37,7 @@ from typing import Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from rmqkeeper import KeptClient, Reconnect, receive_forever  # demo-k8s/common: keeps the clients working
+from rmqkeeper import KeptClient, Reconnect, client_health, receive_forever  # demo-k8s/common: keeps the clients working
 from rmqprotect import InFlight, Protection  # demo-k8s/common: the shared protections
 from rmqprotect import Settings as _Settings
 
@@ -212,13 +212,7 @@ async def fulfil(request: web.Request) -> web.Response:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    body = {
-        "status": "ok",
-        "consumer": dict(consumer.keeper.state),
-        "producer": dict(producer.keeper.state),
-        "protections": sorted(SETTINGS.enabled),
-        "breaker": protection.breaker.state,
-    }
+    body = {"status": "ok", **client_health(consumer=consumer, producer=producer), **protection.health()}
     return web.json_response(body)
 
 
