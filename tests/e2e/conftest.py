@@ -9,22 +9,43 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from bridge.env import EnvConfig, down, netguard, procs, services, status, up
 from bridge.env.config import DEFAULT_PORTS, REPO_ROOT, SERVICES
-from tests.e2e.e2e_support import EmbeddedEnv
+from tests.e2e.e2e_support import EmbeddedEnv, settled
 
 OFFSETS = (1000, 2000, 3000, 4000)
+RUNNING: list[EmbeddedEnv] = []  # the session's shared environment, once started
 
 
-def _free_offset() -> int:
+def _free_offset(avoid: tuple[int, ...] = ()) -> int:
     for offset in OFFSETS:
+        if offset in avoid:
+            continue
         if not any(services.port_open(p + offset, 0.2) for p in DEFAULT_PORTS.values()):
             return offset
     raise RuntimeError(f"no free port layout among offsets {OFFSETS}")
+
+
+@contextmanager
+def shared_env_set_aside() -> Iterator[tuple[int, ...]]:
+    """Stop the session's shared environment while a test runs a whole environment of its own
+    (two of them overload 2 cores: preflights then fail on latency), and start it again after,
+    settled, on the same ports and state. Yields the port offsets set aside, for the test's own
+    environment to avoid (a restart on just-released ports would race their last connections)."""
+    envs = list(RUNNING)
+    for env in envs:
+        down(env.config)
+    try:
+        yield tuple(env.config.port_offset for env in envs)
+    finally:
+        for env in envs:
+            up(env.config)
+            settled(env)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +59,7 @@ def embedded_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedE
         down(cfg)
         raise
     started = {name: services.running(cfg, name) for name in SERVICES}
-    yield EmbeddedEnv(
+    shared = EmbeddedEnv(
         config=cfg,
         frontend_url=cfg.url("frontend"),
         cartservice_url=cfg.url("cartservice"),
@@ -48,6 +69,9 @@ def embedded_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedE
         rocketmq_logs=Path(info["rocketmq"]["logs"]),
         ports=cfg.ports,
     )
+    RUNNING.append(shared)
+    yield shared
+    RUNNING.remove(shared)
     left = down(cfg)
     # `env down` leaves no process: neither what it started, nor what faults restarted since
     survivors = [n for n, p in started.items() if p is not None and procs.is_running(p)]

@@ -25,35 +25,33 @@ from bridge.env import EnvConfig, down, status, up
 from bridge.env.config import REPO_ROOT
 from bridge.runner.lifecycle import run_drill
 from bridge.runner.wiring import build_deps
-from tests.e2e.conftest import _free_offset
+from tests.e2e.conftest import _free_offset, shared_env_set_aside
 from tests.support.drills import drill
 
-pytestmark = [
-    pytest.mark.e2e,
-    # A second whole environment beside the session's (6 JVMs, two shops, the orders app and two
-    # Prometheus on 2 cores) overloads the machine in a full test session: the preflight then fails
-    # on latency, not on the brokers. Run it alone: MQDRILL_E2E_TWO_BROKERS=1 pytest tests/e2e/test_two_brokers_e2e.py
-    pytest.mark.skipif(
-        os.environ.get("MQDRILL_E2E_TWO_BROKERS") != "1",
-        reason="starts a second environment; run alone with MQDRILL_E2E_TWO_BROKERS=1",
-    ),
-]
+# A second whole environment beside the session's (6 JVMs, two shops, the orders app and two
+# Prometheus on 2 cores) overloads the machine: the preflight then fails on latency, not on the
+# brokers. So the session's shared environment is set aside (stopped, and started again after).
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def two_brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvConfig]:
     cache = Path(os.environ.get("MQDRILL_CACHE") or REPO_ROOT / ".cache").resolve()
-    cfg = EnvConfig(
-        state_dir=tmp_path_factory.mktemp("two-brokers"), cache_dir=cache, port_offset=_free_offset(), broker_groups=2
-    )
-    try:
-        info = up(cfg)
-    except Exception:
-        down(cfg)
-        raise
-    assert "broker-b" in info["services"] and info["services"]["broker-b"]["listening"]
-    yield cfg
-    assert not down(cfg), "down left processes of the two-broker environment"
+    with shared_env_set_aside() as taken:
+        cfg = EnvConfig(
+            state_dir=tmp_path_factory.mktemp("two-brokers"),
+            cache_dir=cache,
+            port_offset=_free_offset(avoid=taken),
+            broker_groups=2,
+        )
+        try:
+            info = up(cfg)
+        except Exception:
+            down(cfg)
+            raise
+        assert "broker-b" in info["services"] and info["services"]["broker-b"]["listening"]
+        yield cfg
+        assert not down(cfg), "down left processes of the two-broker environment"
 
 
 def _failures(run_dir: Path) -> str:
