@@ -30,7 +30,7 @@ from typing import Any
 
 from bridge.engines import blade_host
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, Plan
-from bridge.engines.blade_cli import BladeCli, Envelope, parse_envelope
+from bridge.engines.blade_cli import BladeCli, Envelope, kubeconfig_problem, parse_envelope
 from bridge.engines.waiting import Clock, SystemClock, retry, wait_until
 from bridge.errors import InjectionError, MqdrillError, ProcessError, RecoveryError
 
@@ -67,6 +67,7 @@ class BladeEngine:
         *,
         blade: str | None = None,
         kubeconfig: str | None = None,
+        context: str | None = None,
         timeout_s: float = 60.0,
         clock: Clock | None = None,
         confirm_timeout_s: float = 30.0,
@@ -77,6 +78,7 @@ class BladeEngine:
         self.blade = blade or os.environ.get(BLADE_ENV) or "blade"
         self._explicit = bool(blade or os.environ.get(BLADE_ENV))
         self.kubeconfig = kubeconfig
+        self.context = context  # blade has no --context: a k8s create with one is refused (_check_targets)
         self.cli = BladeCli(self.blade, kubeconfig=kubeconfig, timeout_s=timeout_s)
         self.clock = clock or SystemClock()
         self.confirm_timeout_s = confirm_timeout_s
@@ -217,12 +219,26 @@ class BladeEngine:
         return args
 
     def _check_targets(self, commands: Sequence[Sequence[str]]) -> None:
-        """On a host, a --process target blade cannot see is refused in plain words before anything runs."""
+        """Refused in plain words before anything runs: on a host, a --process target blade cannot
+        see; on Kubernetes, a cluster blade would not reach the way mqdrill does."""
         for args in commands:
-            if args[1:2] != ["k8s"] and "--process" in args:
+            if args[1:2] == ["k8s"]:
+                self._check_cluster(args)
+            elif "--process" in args:
                 why = blade_host.hidden_from_blade(args[args.index("--process") + 1])
                 if why:
                     raise InjectionError(why)
+
+    def _check_cluster(self, args: Sequence[str]) -> None:
+        if self.context:
+            raise InjectionError(
+                f"blade has no --context, so it cannot use context {self.context!r}: pass a kubeconfig whose "
+                "current context is that cluster (kubectl config use-context, or a kubeconfig of its own)"
+            )
+        argv = self.command(args)
+        why = kubeconfig_problem(argv[argv.index("--kubeconfig") + 1])
+        if why:
+            raise InjectionError(why)
 
     def _supervise(self, fault: Fault, commands: Sequence[Sequence[str]]) -> list[str]:
         """The embedded environment as the host: its supervisor restarts what a process kill ends."""

@@ -95,6 +95,7 @@ def engine(blade: Path, **kw: Any) -> BladeEngine:
 
 
 def test_k8s_commands_get_the_kubeconfig(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\n")
     eng = engine(blade, kubeconfig=str(tmp_path / "kubeconfig"))
     handle = eng.inject(plan(K8S_KILL))
     create = state(blade)["calls"][0]
@@ -112,7 +113,45 @@ def test_planned_kubeconfig_is_expanded_or_overridden(monkeypatch: pytest.Monkey
     assert argv.count("--kubeconfig") == 1
 
 
+def test_without_a_kubeconfig_option_blade_gets_the_one_KUBECONFIG_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # blade 1.8.0 reads no $KUBECONFIG: left to itself it would use no file at all
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a:{tmp_path}/b")
+    argv = BladeEngine(blade="blade").command(K8S_KILL)
+    assert argv[argv.index("--kubeconfig") + 1] == f"{tmp_path}/a"
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("HOME", "/home/sre")
+    argv = BladeEngine(blade="blade").command(K8S_KILL)
+    assert argv[argv.index("--kubeconfig") + 1] == "/home/sre/.kube/config"
+
+
+def test_a_missing_kubeconfig_is_named_before_blade_runs(
+    blade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real blade drops a --kubeconfig that names no file and says only "unable to load
+    # in-cluster configuration": mqdrill names the file instead, and runs nothing.
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(InjectionError, match=f"the kubeconfig {tmp_path}/absent does not exist"):
+        engine(blade, kubeconfig=str(tmp_path / "absent")).inject(plan(K8S_KILL))
+    assert not (blade.parent / "state.json").exists() or state(blade)["calls"] == []
+    # in a pod, blade's fallback to the pod's service account is what is meant
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    eng = engine(blade, kubeconfig=str(tmp_path / "absent"))
+    eng.recover(eng.inject(plan(K8S_KILL)))
+
+
+def test_a_context_is_refused_for_k8s_creates_blade_has_no_such_flag(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "k").write_text("apiVersion: v1\n")
+    with pytest.raises(InjectionError, match="blade has no --context.*'staging'"):
+        engine(blade, kubeconfig=str(tmp_path / "k"), context="staging").inject(plan(K8S_KILL))
+    # a host create has nothing to do with a cluster: the context does not matter there
+    eng = engine(blade, context="staging")
+    eng.recover(eng.inject(plan(("blade", "create", "cpu", "fullload", "--timeout", "60"))))
+
+
 def test_the_stand_in_rejects_what_real_blade_rejects(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "k").write_text("apiVersion: v1\n")
     eng = engine(blade, kubeconfig=str(tmp_path / "k"))
     no_namespace = tuple(a for a in K8S_KILL if a not in ("--namespace", "mqdrill-demo"))
     with pytest.raises(InjectionError, match="less necessary flag: --namespace"):
