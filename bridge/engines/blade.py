@@ -41,6 +41,7 @@ UID_PREFIX = "mqdrill"
 # blade status values (chaosblade data/experiment.go): Created → Success | Error → Destroyed | Revoked
 INJECTED = {"Success"}
 ENDED = {"Destroyed", "Revoked"}
+ABSENT = "absent"  # blade has no record of the UID (code 67002): a create that never got that far
 SUPERVISOR_SLACK_S = 120  # the host supervisor outlives the fault's hard end by this much
 
 
@@ -85,6 +86,9 @@ class BladeEngine:
         self.poll_s = poll_s
         self.attempts = attempts
         self._planner = planner
+        # UIDs chosen by planned_handle, by plan, for the inject of that same plan (the plan is
+        # kept with them so its id cannot be reused while they wait)
+        self._ahead: dict[int, tuple[Plan, list[str]]] = {}
 
     def plan(self, fault: Fault) -> Plan:
         if self._planner is not None:
@@ -107,10 +111,22 @@ class BladeEngine:
 
     # -- the engine contract -----------------------------------------------------------------
 
+    def planned_handle(self, plan: Plan) -> Handle:
+        """The handle :meth:`inject` will return, before blade runs: the UIDs are chosen here, so
+        the ledger holds them first and an experiment whose create and rollback both fail (a
+        ChaosBlade left in phase Error, say) is still found by `mqdrill recover`."""
+        uids = [
+            argv[argv.index("--uid") + 1] if "--uid" in argv else mqdrill_uid(plan.fault.run_id) for argv in plan.argv
+        ]
+        self._ahead[id(plan)] = (plan, uids)
+        return self._handle(plan.fault.run_id, uids)
+
     def inject(self, plan: Plan) -> Handle:
         if not plan.argv:
             raise InjectionError("the blade plan has no command to run")
-        commands = [self._with_uid(argv, plan.fault.run_id) for argv in plan.argv]
+        ahead_plan, ahead = self._ahead.pop(id(plan), (None, []))
+        chosen = ahead if ahead_plan is plan else [None] * len(plan.argv)
+        commands = [self._with_uid(argv, plan.fault.run_id, uid) for argv, uid in zip(plan.argv, chosen, strict=True)]
         self._check_targets(commands)
         supervised = self._supervise(plan.fault, commands)
         uids: list[str] = []
@@ -138,7 +154,7 @@ class BladeEngine:
         seen = [self._state(uid, cli) for uid in handle.data.get("uids", [])]
         if seen and all(s in INJECTED for s in seen):
             return FaultState("injected", ", ".join(seen))
-        if seen and all(s in ENDED for s in seen):
+        if seen and all(s in ENDED or s == ABSENT for s in seen):
             return FaultState("recovered", ", ".join(seen))
         return FaultState("partial" if seen else "unknown", ", ".join(seen))
 
@@ -210,12 +226,12 @@ class BladeEngine:
             return self.cli
         return BladeCli(recorded, kubeconfig=self.kubeconfig, timeout_s=self.cli.timeout_s)
 
-    def _with_uid(self, argv: Sequence[str], run_id: str) -> list[str]:
+    def _with_uid(self, argv: Sequence[str], run_id: str, uid: str | None = None) -> list[str]:
         args = list(argv[1:] if argv and os.path.basename(argv[0]) == "blade" else argv)
         if args[:1] != ["create"]:
             raise InjectionError(f"a blade plan may only run `blade create`, not `{' '.join(argv)}`")
         if "--uid" not in args:
-            args += ["--uid", mqdrill_uid(run_id)]
+            args += ["--uid", uid or mqdrill_uid(run_id)]
         return args
 
     def _check_targets(self, commands: Sequence[Sequence[str]]) -> None:
@@ -284,7 +300,12 @@ class BladeEngine:
         return Handle(engine=self.name, run_id=run_id, ref=", ".join(uids), data=data)
 
     def _state(self, uid: str, cli: BladeCli | None = None) -> str:
-        env = (cli or self.cli).run(["status", "--uid", uid])
+        env, failure = (cli or self.cli).answer(["status", "--uid", uid])
+        if failure:
+            if env is not None and "not found" in env.error.lower():
+                return ABSENT
+            raise ProcessError(failure)
+        assert env is not None
         result = env.result if isinstance(env.result, dict) else {}
         return str(result.get("Status") or result.get("status") or "unknown")
 

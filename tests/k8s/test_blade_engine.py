@@ -27,6 +27,7 @@ from bridge.engines.blade import BladeEngine, is_ours, mqdrill_uid, parse_envelo
 from bridge.engines.blade_cli import judge
 from bridge.errors import InjectionError, ProcessError, RecoveryError
 from bridge.process import Completed
+from bridge.runner.ledger import Ledger
 from tests.k8s.fakes import FakeClock
 
 FAKE = Path(__file__).with_name("fake_blade.py")
@@ -195,6 +196,37 @@ def test_destroy_failure_lists_leftovers(blade: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("FAKE_BLADE_MODE")
     eng.recover(handle)
     eng.recover(handle)  # a second recovery of the same handle is harmless
+
+
+def test_the_uids_are_in_the_ledger_before_blade_runs_so_a_failed_rollback_is_still_found(
+    blade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eng = engine(blade)
+    p = plan(HOST_KILL)
+    ledger = Ledger(tmp_path / "ledger")
+    ahead = ledger.add_planned(eng, p, run_dir="run", deadline=0)
+    assert ahead is not None and not (blade.parent / "state.json").exists()  # recorded before blade ran
+    monkeypatch.setenv("FAKE_BLADE_MODE", "status-error,destroy-fails")
+    with pytest.raises(InjectionError, match="failed too"):
+        eng.inject(p)
+    (create,) = [c for c in state(blade)["calls"] if c[0] == "create"]
+    assert [create[create.index("--uid") + 1]] == ahead.handle.data["uids"]
+    assert [e.handle.data["uids"] for e in ledger.entries()] == [ahead.handle.data["uids"]]
+    monkeypatch.delenv("FAKE_BLADE_MODE")
+    eng.recover(ahead.handle)  # what `mqdrill recover RUN` does with that entry
+    assert eng.status(ahead.handle).status == "recovered"
+
+
+def test_a_uid_blade_never_recorded_counts_as_recovered(blade: Path) -> None:
+    # e.g. a planned UID whose create failed before blade wrote a record (real blade: code 67002)
+    eng = engine(blade)
+    handle = eng.planned_handle(plan(HOST_KILL))
+    eng.recover(handle)
+    assert eng.status(handle).status == "recovered"
+    # a plan inject never saw in planned_handle still gets UIDs of its own
+    other = eng.inject(plan(HOST_KILL))
+    assert other.data["uids"] != handle.data["uids"] and is_ours(other.data["uids"][0], "rb")
+    eng.recover(other)
 
 
 def test_garbage_output_is_a_clear_error(blade: Path, monkeypatch: pytest.MonkeyPatch) -> None:
