@@ -17,10 +17,12 @@ What the real stack showed:
   chaosblade-tool pod, kwok refuses the exec, the operator writes ``phase: Error``, and blade
   exits 1 with code 54000 on stderr, quoting the operator's resStatus error. The ChaosBlade object
   stays in the API server with ``phase: Error`` until someone destroys it; mqdrill's rollback
-  (``blade destroy``) removes it.
+  (``blade destroy``) removes it, and its UID was in the ledger before blade ran (so a failed
+  rollback would still be found by `mqdrill recover`).
 - blade 1.8.0 drops a ``--kubeconfig`` that names no file and tries the in-cluster service
   account, and it reads no ``$KUBECONFIG``; `mqdrill run --kubeconfig` did not reach the blade
-  engine at all (fixed: bridge/runner/wiring.py, bridge/engines/blade_cli.py).
+  engine at all (fixed: bridge/runner/wiring.py, bridge/engines/blade_cli.py; without the fix the
+  first test fails: blade got ``~/.kube/config``, absent here).
 - Not verified here: anything that needs a container (kwok runs none), so no in-pod fault has its
   effect; and blade's ``--timeout`` shell (``sleep timeout+60; blade destroy``) is left to end by
   itself — it finds the experiment already destroyed.
@@ -195,8 +197,14 @@ def test_an_in_pod_kind_fails_in_the_operators_words_and_is_still_destroyed(
         f'no exec found for container "chaosblade-tool" in pod "{CHAOSBLADE_NS}/{tool}"'
     )
     assert "(blade code 54000): " + refusal in text, text
-    # the engine's own rollback ran `blade destroy` inside the failed inject, and says so
-    assert steps(result) == [("inject", "requested"), ("inject", "failed")]
+    # the engine's rollback ran `blade destroy` inside the failed inject and says so; the runner
+    # then recovers the UIDs the ledger held ahead (a second destroy, harmless)
+    assert steps(result) == [
+        ("inject", "requested"),
+        ("inject", "failed"),
+        ("recover", "requested"),
+        ("recover", "confirmed"),
+    ]
     found = re.search(r" — destroyed (mqdrill[0-9a-f]+)$", text)
     assert found, text
     uid = found.group(1)
