@@ -30,7 +30,7 @@ from typing import Any
 
 from bridge.engines import blade_host
 from bridge.engines.base import EngineName, Fault, FaultState, Handle, Plan
-from bridge.engines.blade_cli import BladeCli, Envelope, parse_envelope
+from bridge.engines.blade_cli import BladeCli, Envelope, kubeconfig_problem, parse_envelope
 from bridge.engines.waiting import Clock, SystemClock, retry, wait_until
 from bridge.errors import InjectionError, MqdrillError, ProcessError, RecoveryError
 
@@ -41,6 +41,7 @@ UID_PREFIX = "mqdrill"
 # blade status values (chaosblade data/experiment.go): Created → Success | Error → Destroyed | Revoked
 INJECTED = {"Success"}
 ENDED = {"Destroyed", "Revoked"}
+ABSENT = "absent"  # blade has no record of the UID (code 67002): a create that never got that far
 SUPERVISOR_SLACK_S = 120  # the host supervisor outlives the fault's hard end by this much
 
 
@@ -67,6 +68,7 @@ class BladeEngine:
         *,
         blade: str | None = None,
         kubeconfig: str | None = None,
+        context: str | None = None,
         timeout_s: float = 60.0,
         clock: Clock | None = None,
         confirm_timeout_s: float = 30.0,
@@ -77,12 +79,16 @@ class BladeEngine:
         self.blade = blade or os.environ.get(BLADE_ENV) or "blade"
         self._explicit = bool(blade or os.environ.get(BLADE_ENV))
         self.kubeconfig = kubeconfig
+        self.context = context  # blade has no --context: a k8s create with one is refused (_check_targets)
         self.cli = BladeCli(self.blade, kubeconfig=kubeconfig, timeout_s=timeout_s)
         self.clock = clock or SystemClock()
         self.confirm_timeout_s = confirm_timeout_s
         self.poll_s = poll_s
         self.attempts = attempts
         self._planner = planner
+        # UIDs chosen by planned_handle, by plan, for the inject of that same plan (the plan is
+        # kept with them so its id cannot be reused while they wait)
+        self._ahead: dict[int, tuple[Plan, list[str]]] = {}
 
     def plan(self, fault: Fault) -> Plan:
         if self._planner is not None:
@@ -105,10 +111,22 @@ class BladeEngine:
 
     # -- the engine contract -----------------------------------------------------------------
 
+    def planned_handle(self, plan: Plan) -> Handle:
+        """The handle :meth:`inject` will return, before blade runs: the UIDs are chosen here, so
+        the ledger holds them first and an experiment whose create and rollback both fail (a
+        ChaosBlade left in phase Error, say) is still found by `mqdrill recover`."""
+        uids = [
+            argv[argv.index("--uid") + 1] if "--uid" in argv else mqdrill_uid(plan.fault.run_id) for argv in plan.argv
+        ]
+        self._ahead[id(plan)] = (plan, uids)
+        return self._handle(plan.fault.run_id, uids)
+
     def inject(self, plan: Plan) -> Handle:
         if not plan.argv:
             raise InjectionError("the blade plan has no command to run")
-        commands = [self._with_uid(argv, plan.fault.run_id) for argv in plan.argv]
+        ahead_plan, ahead = self._ahead.pop(id(plan), (None, []))
+        chosen = ahead if ahead_plan is plan else [None] * len(plan.argv)
+        commands = [self._with_uid(argv, plan.fault.run_id, uid) for argv, uid in zip(plan.argv, chosen, strict=True)]
         self._check_targets(commands)
         supervised = self._supervise(plan.fault, commands)
         uids: list[str] = []
@@ -136,7 +154,7 @@ class BladeEngine:
         seen = [self._state(uid, cli) for uid in handle.data.get("uids", [])]
         if seen and all(s in INJECTED for s in seen):
             return FaultState("injected", ", ".join(seen))
-        if seen and all(s in ENDED for s in seen):
+        if seen and all(s in ENDED or s == ABSENT for s in seen):
             return FaultState("recovered", ", ".join(seen))
         return FaultState("partial" if seen else "unknown", ", ".join(seen))
 
@@ -208,21 +226,35 @@ class BladeEngine:
             return self.cli
         return BladeCli(recorded, kubeconfig=self.kubeconfig, timeout_s=self.cli.timeout_s)
 
-    def _with_uid(self, argv: Sequence[str], run_id: str) -> list[str]:
+    def _with_uid(self, argv: Sequence[str], run_id: str, uid: str | None = None) -> list[str]:
         args = list(argv[1:] if argv and os.path.basename(argv[0]) == "blade" else argv)
         if args[:1] != ["create"]:
             raise InjectionError(f"a blade plan may only run `blade create`, not `{' '.join(argv)}`")
         if "--uid" not in args:
-            args += ["--uid", mqdrill_uid(run_id)]
+            args += ["--uid", uid or mqdrill_uid(run_id)]
         return args
 
     def _check_targets(self, commands: Sequence[Sequence[str]]) -> None:
-        """On a host, a --process target blade cannot see is refused in plain words before anything runs."""
+        """Refused in plain words before anything runs: on a host, a --process target blade cannot
+        see; on Kubernetes, a cluster blade would not reach the way mqdrill does."""
         for args in commands:
-            if args[1:2] != ["k8s"] and "--process" in args:
+            if args[1:2] == ["k8s"]:
+                self._check_cluster(args)
+            elif "--process" in args:
                 why = blade_host.hidden_from_blade(args[args.index("--process") + 1])
                 if why:
                     raise InjectionError(why)
+
+    def _check_cluster(self, args: Sequence[str]) -> None:
+        if self.context:
+            raise InjectionError(
+                f"blade has no --context, so it cannot use context {self.context!r}: pass a kubeconfig whose "
+                "current context is that cluster (kubectl config use-context, or a kubeconfig of its own)"
+            )
+        argv = self.command(args)
+        why = kubeconfig_problem(argv[argv.index("--kubeconfig") + 1])
+        if why:
+            raise InjectionError(why)
 
     def _supervise(self, fault: Fault, commands: Sequence[Sequence[str]]) -> list[str]:
         """The embedded environment as the host: its supervisor restarts what a process kill ends."""
@@ -268,7 +300,12 @@ class BladeEngine:
         return Handle(engine=self.name, run_id=run_id, ref=", ".join(uids), data=data)
 
     def _state(self, uid: str, cli: BladeCli | None = None) -> str:
-        env = (cli or self.cli).run(["status", "--uid", uid])
+        env, failure = (cli or self.cli).answer(["status", "--uid", uid])
+        if failure:
+            if env is not None and "not found" in env.error.lower():
+                return ABSENT
+            raise ProcessError(failure)
+        assert env is not None
         result = env.result if isinstance(env.result, dict) else {}
         return str(result.get("Status") or result.get("status") or "unknown")
 

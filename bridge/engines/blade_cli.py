@@ -90,6 +90,25 @@ def judge(done: process.Completed) -> tuple[Envelope | None, str]:
     return env, ""
 
 
+def default_kubeconfig() -> str:
+    """The kubeconfig the Kubernetes client would read: ``$KUBECONFIG``'s first file, else
+    ``~/.kube/config``. blade 1.8.0 reads no ``$KUBECONFIG`` itself, so we name the file for it."""
+    first = next((p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p), "")
+    return os.path.expanduser(first or "~/.kube/config")
+
+
+def kubeconfig_problem(path: str) -> str | None:
+    """Why blade cannot use ``path``, or None. blade 1.8.0 drops a ``--kubeconfig`` that names no
+    file and falls back to the in-cluster service account, so outside a pod it answers only
+    "unable to load in-cluster configuration" and never names the file."""
+    if os.path.isfile(path) or "KUBERNETES_SERVICE_HOST" in os.environ:
+        return None  # in a pod, blade's fallback (the pod's service account) is what the user meant
+    return (
+        f"the kubeconfig {path} does not exist: blade would ignore it and look for an in-cluster service "
+        "account; pass `--kubeconfig` to mqdrill or set KUBECONFIG"
+    )
+
+
 class BladeCli:
     """One ``blade`` executable: argv made runnable, run with a timeout, answers judged."""
 
@@ -105,7 +124,7 @@ class BladeCli:
             args = args[1:]
         if args[:2] == ["create", "k8s"]:
             if "--kubeconfig" not in args:
-                args += ["--kubeconfig", self.kubeconfig or "~/.kube/config"]
+                args += ["--kubeconfig", self.kubeconfig or default_kubeconfig()]
             at = args.index("--kubeconfig") + 1
             # Ours wins over the planned one; no shell runs blade, so "~" is expanded here.
             args[at] = os.path.expanduser(self.kubeconfig or args[at])

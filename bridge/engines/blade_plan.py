@@ -8,15 +8,11 @@ environment's when it plays the host).
 
 from __future__ import annotations
 
-import os
-
 from bridge.engines import blade_host
 from bridge.engines.base import Fault, Plan
+from bridge.engines.blade_cli import default_kubeconfig
 from bridge.engines.chaosblade_plan import Experiment, experiments
 from bridge.spec.catalog import Catalog
-
-# blade gets no shell, so "~" would reach it literally: expand it here.
-DEFAULT_KUBECONFIG = os.path.expanduser("~/.kube/config")
 
 
 def argv(exp: Experiment, *, kubeconfig: str | None, blade: str = "blade") -> tuple[str, ...]:
@@ -30,7 +26,8 @@ def argv(exp: Experiment, *, kubeconfig: str | None, blade: str = "blade") -> tu
         if value is not None:
             words.append(value)
     if exp.scope != "host":
-        words += ["--kubeconfig", kubeconfig or DEFAULT_KUBECONFIG]
+        # blade gets no shell and reads no $KUBECONFIG: the file is named, "~" expanded, here.
+        words += ["--kubeconfig", kubeconfig or default_kubeconfig()]
     return tuple(words)
 
 

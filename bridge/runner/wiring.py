@@ -287,8 +287,11 @@ def engine_options(
     force_clean: bool = False,
     recover_wait_s: float | None = None,
 ) -> dict[str, object]:
-    """Constructor options an engine understands: the cluster connection for the Kubernetes engines,
-    force-clean of stuck finalizers only when the user asked for it, and a fixed recovery wait."""
+    """Constructor options an engine understands: the cluster connection for the Kubernetes engines
+    (``blade`` included: its ``create k8s`` talks to the cluster itself), force-clean of stuck
+    finalizers only when the user asked for it, and a fixed recovery wait."""
+    if name == "blade":
+        return {"kubeconfig": kubeconfig, "context": context}
     if name in ("chaosmesh", "chaosblade"):
         opts: dict[str, object] = {"kubeconfig": kubeconfig, "context": context}
         opts |= {"force_clean": True} if force_clean else {}

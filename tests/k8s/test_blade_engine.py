@@ -27,6 +27,7 @@ from bridge.engines.blade import BladeEngine, is_ours, mqdrill_uid, parse_envelo
 from bridge.engines.blade_cli import judge
 from bridge.errors import InjectionError, ProcessError, RecoveryError
 from bridge.process import Completed
+from bridge.runner.ledger import Ledger
 from tests.k8s.fakes import FakeClock
 
 FAKE = Path(__file__).with_name("fake_blade.py")
@@ -95,6 +96,7 @@ def engine(blade: Path, **kw: Any) -> BladeEngine:
 
 
 def test_k8s_commands_get_the_kubeconfig(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "kubeconfig").write_text("apiVersion: v1\n")
     eng = engine(blade, kubeconfig=str(tmp_path / "kubeconfig"))
     handle = eng.inject(plan(K8S_KILL))
     create = state(blade)["calls"][0]
@@ -112,7 +114,45 @@ def test_planned_kubeconfig_is_expanded_or_overridden(monkeypatch: pytest.Monkey
     assert argv.count("--kubeconfig") == 1
 
 
+def test_without_a_kubeconfig_option_blade_gets_the_one_KUBECONFIG_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # blade 1.8.0 reads no $KUBECONFIG: left to itself it would use no file at all
+    monkeypatch.setenv("KUBECONFIG", f"{tmp_path}/a:{tmp_path}/b")
+    argv = BladeEngine(blade="blade").command(K8S_KILL)
+    assert argv[argv.index("--kubeconfig") + 1] == f"{tmp_path}/a"
+    monkeypatch.delenv("KUBECONFIG")
+    monkeypatch.setenv("HOME", "/home/sre")
+    argv = BladeEngine(blade="blade").command(K8S_KILL)
+    assert argv[argv.index("--kubeconfig") + 1] == "/home/sre/.kube/config"
+
+
+def test_a_missing_kubeconfig_is_named_before_blade_runs(
+    blade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real blade drops a --kubeconfig that names no file and says only "unable to load
+    # in-cluster configuration": mqdrill names the file instead, and runs nothing.
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    with pytest.raises(InjectionError, match=f"the kubeconfig {tmp_path}/absent does not exist"):
+        engine(blade, kubeconfig=str(tmp_path / "absent")).inject(plan(K8S_KILL))
+    assert not (blade.parent / "state.json").exists() or state(blade)["calls"] == []
+    # in a pod, blade's fallback to the pod's service account is what is meant
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    eng = engine(blade, kubeconfig=str(tmp_path / "absent"))
+    eng.recover(eng.inject(plan(K8S_KILL)))
+
+
+def test_a_context_is_refused_for_k8s_creates_blade_has_no_such_flag(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "k").write_text("apiVersion: v1\n")
+    with pytest.raises(InjectionError, match="blade has no --context.*'staging'"):
+        engine(blade, kubeconfig=str(tmp_path / "k"), context="staging").inject(plan(K8S_KILL))
+    # a host create has nothing to do with a cluster: the context does not matter there
+    eng = engine(blade, context="staging")
+    eng.recover(eng.inject(plan(("blade", "create", "cpu", "fullload", "--timeout", "60"))))
+
+
 def test_the_stand_in_rejects_what_real_blade_rejects(blade: Path, tmp_path: Path) -> None:
+    (tmp_path / "k").write_text("apiVersion: v1\n")
     eng = engine(blade, kubeconfig=str(tmp_path / "k"))
     no_namespace = tuple(a for a in K8S_KILL if a not in ("--namespace", "mqdrill-demo"))
     with pytest.raises(InjectionError, match="less necessary flag: --namespace"):
@@ -156,6 +196,37 @@ def test_destroy_failure_lists_leftovers(blade: Path, monkeypatch: pytest.Monkey
     monkeypatch.delenv("FAKE_BLADE_MODE")
     eng.recover(handle)
     eng.recover(handle)  # a second recovery of the same handle is harmless
+
+
+def test_the_uids_are_in_the_ledger_before_blade_runs_so_a_failed_rollback_is_still_found(
+    blade: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    eng = engine(blade)
+    p = plan(HOST_KILL)
+    ledger = Ledger(tmp_path / "ledger")
+    ahead = ledger.add_planned(eng, p, run_dir="run", deadline=0)
+    assert ahead is not None and not (blade.parent / "state.json").exists()  # recorded before blade ran
+    monkeypatch.setenv("FAKE_BLADE_MODE", "status-error,destroy-fails")
+    with pytest.raises(InjectionError, match="failed too"):
+        eng.inject(p)
+    (create,) = [c for c in state(blade)["calls"] if c[0] == "create"]
+    assert [create[create.index("--uid") + 1]] == ahead.handle.data["uids"]
+    assert [e.handle.data["uids"] for e in ledger.entries()] == [ahead.handle.data["uids"]]
+    monkeypatch.delenv("FAKE_BLADE_MODE")
+    eng.recover(ahead.handle)  # what `mqdrill recover RUN` does with that entry
+    assert eng.status(ahead.handle).status == "recovered"
+
+
+def test_a_uid_blade_never_recorded_counts_as_recovered(blade: Path) -> None:
+    # e.g. a planned UID whose create failed before blade wrote a record (real blade: code 67002)
+    eng = engine(blade)
+    handle = eng.planned_handle(plan(HOST_KILL))
+    eng.recover(handle)
+    assert eng.status(handle).status == "recovered"
+    # a plan inject never saw in planned_handle still gets UIDs of its own
+    other = eng.inject(plan(HOST_KILL))
+    assert other.data["uids"] != handle.data["uids"] and is_ours(other.data["uids"][0], "rb")
+    eng.recover(other)
 
 
 def test_garbage_output_is_a_clear_error(blade: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -51,6 +51,7 @@ def test_ready_made_drill_runs_through_its_engine(
             exe.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name("fake_blade.py")}" "$@"\n')
             exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
             monkeypatch.setenv("FAKE_BLADE_STATE", str(tmp_path / "state.json"))
+            (tmp_path / "kubeconfig").write_text("apiVersion: v1\n")  # a missing one is refused before blade runs
             eng = BladeEngine(blade=str(exe), kubeconfig=str(tmp_path / "kubeconfig"), clock=FakeClock())
         handle = eng.inject(plan)
         assert eng.status(handle).status == "injected"

@@ -15,7 +15,12 @@ def test_force_clean_reaches_only_the_kubernetes_engines_and_only_when_asked() -
     assert engine_options("chaosmesh", kubeconfig="/k", context="c") == {"kubeconfig": "/k", "context": "c"}
     assert engine_options("chaosblade", force_clean=True)["force_clean"] is True
     assert engine_options("local", kubeconfig="/k", force_clean=True) == {}
-    assert engine_options("blade", force_clean=True) == {}
+    assert engine_options("blade", force_clean=True) == {"kubeconfig": None, "context": None}
+
+
+def test_the_blade_engine_gets_the_runs_cluster_connection() -> None:
+    # `mqdrill run --kubeconfig` must reach `blade create k8s` too, not only the object engines
+    assert engine_options("blade", kubeconfig="/k", context="c") == {"kubeconfig": "/k", "context": "c"}
 
 
 def test_a_fixed_recovery_wait_replaces_the_one_sized_from_the_fault() -> None:
