@@ -16,8 +16,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import embedded_env  # noqa: F401 - the same session fixture, for the host drills
-
 REPO = Path(__file__).resolve().parents[2]
 VERSION = "1.8.0"
 STEP = REPO / "scripts" / "setup.d" / "70-blade.sh"

@@ -25,8 +25,8 @@ from bridge.env import EnvConfig, down, status, up
 from bridge.env.config import REPO_ROOT
 from bridge.runner.lifecycle import run_drill
 from bridge.runner.wiring import build_deps
-from tests.e2e.conftest import _free_offset, shared_env_set_aside
 from tests.support.drills import drill
+from tests.support.embedded import free_offset, shared_env_set_aside
 
 # A second whole environment beside the session's (6 JVMs, two shops, the orders app and two
 # Prometheus on 2 cores) overloads the machine: the preflight then fails on latency, not on the
@@ -41,7 +41,7 @@ def two_brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EnvConfig]
         cfg = EnvConfig(
             state_dir=tmp_path_factory.mktemp("two-brokers"),
             cache_dir=cache,
-            port_offset=_free_offset(avoid=taken),
+            port_offset=free_offset(avoid=taken),
             broker_groups=2,
         )
         try:

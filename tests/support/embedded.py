@@ -1,4 +1,7 @@
-"""The embedded environment, started once per test session (``embedded_env``).
+"""The embedded environment, started once per test session (``embedded_env``) and shared by every
+tier that drives it (tests/blade_real's host drills, then tests/e2e): registered once, in
+tests/conftest.py — a fixture imported into two conftests is two fixtures, and each started its
+own environment, the first idling beside the second for the rest of the session.
 
 It runs in its own state directory and with every port shifted (``port_offset``) so it does
 not clash with a developer's environment on the default ports. Teardown stops it and fails if
@@ -22,7 +25,7 @@ OFFSETS = (1000, 2000, 3000, 4000)
 RUNNING: list[EmbeddedEnv] = []  # the session's shared environment, once started
 
 
-def _free_offset(avoid: tuple[int, ...] = ()) -> int:
+def free_offset(avoid: tuple[int, ...] = ()) -> int:
     for offset in OFFSETS:
         if offset in avoid:
             continue
@@ -52,7 +55,7 @@ def shared_env_set_aside() -> Iterator[tuple[int, ...]]:
 def embedded_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedEnv]:
     state = tmp_path_factory.mktemp("mqdrill-env")
     cache = Path(os.environ.get("MQDRILL_CACHE") or REPO_ROOT / ".cache").resolve()
-    cfg = EnvConfig(state_dir=state, cache_dir=cache, port_offset=_free_offset())
+    cfg = EnvConfig(state_dir=state, cache_dir=cache, port_offset=free_offset())
     try:
         info = up(cfg)
     except Exception:
