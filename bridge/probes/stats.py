@@ -11,7 +11,7 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bridge.probes.rows import ProbeRow
 
@@ -126,15 +126,9 @@ class LiveStats:
             judged = self._judged
         if judged is None:
             return self.snapshot(math.inf, now)
+        # the judged rows, with the probe's own health counters (the judged view keeps none)
         snap = judged.snapshot(math.inf, now)
-        return ProbeStats(
-            window_s=snap.window_s,
-            ops=snap.ops,
-            in_flight=self.in_flight,
-            scheduled=self.scheduled,
-            overflow=self.overflow,
-            lateness_p99_ms=snap.lateness_p99_ms,
-        )
+        return replace(snap, in_flight=self.in_flight, scheduled=self.scheduled, overflow=self.overflow)
 
     def record_lateness(self, lateness_ms: float, at: float) -> None:
         with self._lock:
