@@ -127,6 +127,7 @@ def test_a_network_drop_on_the_brokers_port_partitions_it_and_destroy_removes_th
     assert f"--sport {embedded_env.config.port('broker')} -j DROP" not in rules
 
 
+@pytest.mark.machine_exclusive  # cpu fullload takes the cores: no other lane's drill beside it
 def test_disk_fill_and_cpu_fullload_run_to_a_verdict_and_leave_nothing(
     embedded_env: EmbeddedEnv, host_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -42,6 +42,8 @@ def _one_per_fault() -> list[Any]:
         marks = []
         if "disk-full" in path.name:
             marks.append(pytest.mark.skipif(os.geteuid() != 0, reason="the bounded store needs root"))
+        if "cpu-full" in path.name:
+            marks.append(pytest.mark.machine_exclusive)  # its stress takes the cores from other lanes' drills
         params.append(pytest.param(path, id=path.stem, marks=marks))
     return params
 

@@ -67,6 +67,7 @@ def _failures(run_dir: Path) -> str:
     return f"not visible, added at (s after the kill): {late[:60]}; frontend: {errors}"
 
 
+@pytest.mark.machine_exclusive  # a whole second environment of two broker groups, beside the lanes' own
 def test_killing_one_of_two_broker_groups_is_weak_for_sends(
     two_brokers: EnvConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -22,16 +22,24 @@ from bridge.env.config import DEFAULT_PORTS, REPO_ROOT, SERVICES
 from tests.e2e.e2e_support import EmbeddedEnv, settled
 
 OFFSETS = (1000, 2000, 3000, 4000)
+OFFSETS_ENV = "MQDRILL_TEST_OFFSETS"  # a lane of scripts/test gets layouts no other lane uses
 RUNNING: list[EmbeddedEnv] = []  # the session's shared environment, once started
 
 
+def lane_offsets() -> tuple[int, ...]:
+    """The port layouts this session may take: its lane's (tests/support/lanes.py), else all."""
+    value = os.environ.get(OFFSETS_ENV)
+    return tuple(int(part) for part in value.split(",")) if value else OFFSETS
+
+
 def free_offset(avoid: tuple[int, ...] = ()) -> int:
-    for offset in OFFSETS:
+    offsets = lane_offsets()
+    for offset in offsets:
         if offset in avoid:
             continue
         if not any(services.port_open(p + offset, 0.2) for p in DEFAULT_PORTS.values()):
             return offset
-    raise RuntimeError(f"no free port layout among offsets {OFFSETS}")
+    raise RuntimeError(f"no free port layout among offsets {offsets}")
 
 
 @contextmanager

@@ -1,0 +1,182 @@
+"""scripts/test's lanes: the test tiers side by side, so the whole command fits its time on 2 cores.
+
+Nearly all of the tests' time is drill time in real clock time (a fault held, a broker's clients
+routed back): the machine idles through most of it (a serial run used 27 CPU-minutes in 46). Each
+lane is one pytest process with its own embedded environment on its own port layouts, its own
+basetemp and its own log; the machine lock (tests/support/machine_lock.py) runs the tests that
+take the CPU alone. What shares a resource stays in one lane: the real test bed (one control
+plane on fixed ports) and the real ``blade`` host drills (one blade, whose ``recover --all`` finds
+every experiment of ours) run in the same lane.
+
+The e2e modules are placed by hand from their measured durations; a module placed nowhere fails
+tests/test_lanes.py, so a new one gets a lane on purpose. Every other test directory and file
+joins the unit lane by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+TIERS = ("tests/e2e", "tests/realk8s", "tests/blade_real")  # the tiers that drive real services
+NOT_TESTS = ("tests/support", "tests/k8s_emulator", "tests/data")
+UNIT = "unit"  # stands for every test path that is not in a tier
+HEARTBEAT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Lane:
+    name: str
+    offsets: tuple[int, ...]  # the embedded environments' port layouts no other lane takes
+    paths: tuple[str, ...]  # test paths, in the order they run; UNIT expands to the unit tier
+
+
+LANES: tuple[Lane, ...] = (
+    Lane(
+        "k8s-host",
+        (1000, 2000),
+        ("tests/realk8s", "tests/blade_real", "tests/e2e/test_env.py", "tests/e2e/test_local_engine.py"),
+    ),
+    Lane(
+        "unit-e2e",
+        (3000, 4000),
+        (
+            UNIT,
+            "tests/e2e/test_protections_e2e.py",
+            "tests/e2e/test_orders_protections_e2e.py",
+            "tests/e2e/test_all_scenarios.py",
+        ),
+    ),
+    Lane(
+        "e2e",
+        (5000, 8000),
+        (
+            "tests/e2e/test_second_app.py",
+            "tests/e2e/test_drills.py",
+            "tests/e2e/test_suite_e2e.py",
+            "tests/e2e/test_two_brokers_e2e.py",
+        ),
+    ),
+)
+
+
+def unit_paths(root: Path = ROOT) -> list[str]:
+    """Every test directory and top-level test file of tests/ outside the tiers, sorted."""
+    skip = set(TIERS) | set(NOT_TESTS)
+    out = []
+    for entry in sorted((root / "tests").iterdir()):
+        rel = entry.relative_to(root).as_posix()
+        if rel in skip or entry.name.startswith(("_", ".")):
+            continue
+        if entry.is_dir() or (entry.name.startswith("test_") and entry.suffix == ".py"):
+            out.append(rel)
+    return out
+
+
+def lane_paths(lane: Lane, root: Path = ROOT) -> list[str]:
+    return [p for path in lane.paths for p in (unit_paths(root) if path == UNIT else [path])]
+
+
+def pytest_argv(lane: Lane, work: Path, root: Path = ROOT) -> list[str]:
+    return [
+        sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--durations=10",
+        f"--basetemp={work / lane.name / 'tmp'}", *lane_paths(lane, root),
+    ]  # fmt: skip
+
+
+def lane_environ(lane: Lane, work: Path) -> dict[str, str]:
+    from tests.support.embedded import OFFSETS_ENV
+    from tests.support.machine_lock import LOCK_ENV
+
+    return {
+        **os.environ,
+        OFFSETS_ENV: ",".join(str(o) for o in lane.offsets),
+        LOCK_ENV: str(work / "lock"),
+        "MQDRILL_TEST_LANE": lane.name,
+    }
+
+
+_PROGRESS = re.compile(r"^[.FEsxX]+\s*\[\s*(\d+)%\]\s*$")
+
+
+def progress(log: str) -> str:
+    """'43 %, 2 failed' from a ``pytest -q`` log so far: its last percentage and its F/E marks."""
+    percent, failed = 0, 0
+    for line in log.splitlines():
+        bare = line.split("[")[0].strip()
+        if bare and set(bare) <= set(".FEsxX"):
+            failed += bare.count("F") + bare.count("E")
+            match = _PROGRESS.match(line)
+            if match:
+                percent = int(match.group(1))
+    return f"{percent} %" + (f", {failed} failed" if failed else "")
+
+
+def summary(log: str) -> str:
+    """pytest's last line ("1240 passed in …"), or the log's last line when it ended otherwise."""
+    lines = [line for line in log.splitlines() if line.strip()]
+    return lines[-1].strip("= ") if lines else "(no output)"
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds) // 60:d}:{int(seconds) % 60:02d}"
+
+
+def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
+    """Run the lanes side by side; print a heartbeat, each lane's end, then every log. The exit
+    code is the first failed lane's (pytest's codes), 0 when every lane passed."""
+    work = work or Path(tempfile.gettempdir()) / "mqdrill-test-lanes"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    start = time.monotonic()
+    procs, logs = {}, {}
+    for lane in lanes:
+        (work / lane.name).mkdir()
+        logs[lane.name] = work / f"{lane.name}.log"
+        with logs[lane.name].open("w") as out:
+            procs[lane.name] = subprocess.Popen(
+                pytest_argv(lane, work), cwd=ROOT, env=lane_environ(lane, work), stdout=out, stderr=subprocess.STDOUT
+            )
+        print(f"lane {lane.name}: {' '.join(lane_paths(lane))}  (log: {logs[lane.name]})", flush=True)
+    codes: dict[str, int] = {}
+    next_beat = start + HEARTBEAT_S
+    try:
+        while len(codes) < len(procs):
+            for name, proc in procs.items():
+                if name not in codes and proc.poll() is not None:
+                    codes[name] = proc.returncode
+                    state = "passed" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+                    text = logs[name].read_text(errors="replace")
+                    print(f"[{_clock(time.monotonic() - start)}] lane {name} {state}: {summary(text)}", flush=True)
+            if time.monotonic() >= next_beat:
+                beat = "; ".join(
+                    f"{name} {progress(logs[name].read_text(errors='replace'))}" for name in procs if name not in codes
+                )
+                print(f"[{_clock(time.monotonic() - start)}] running: {beat}", flush=True)
+                next_beat += HEARTBEAT_S
+            time.sleep(1.0)
+    except KeyboardInterrupt:
+        # the lanes got the same SIGINT (one process group): let each recover and stop its environment
+        for proc in procs.values():
+            proc.wait()
+        raise
+    for name in procs:
+        print(f"\n===== lane {name} (exit {codes[name]}) =====", flush=True)
+        print(logs[name].read_text(errors="replace"), flush=True)
+    failed = [name for name in procs if codes[name] != 0]
+    verdict = f"FAILED: {', '.join(failed)}" if failed else "all passed"
+    print(f"lanes done in {_clock(time.monotonic() - start)}: {verdict}", flush=True)
+    return next((codes[name] for name in failed), 0)
+
+
+if __name__ == "__main__":
+    sys.exit(run())

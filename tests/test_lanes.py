@@ -1,0 +1,88 @@
+"""scripts/test's lanes: every test runs in exactly one lane, the lanes' port layouts never meet,
+and the machine lock lets exclusive tests run alone without starving them."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from bridge.env.config import DEFAULT_PORTS
+from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, summary
+from tests.support.machine_lock import holding_machine
+
+FIXED_UNIT_OFFSETS = (300, 6000, 6100, 7000)  # layouts unit tests start real services on
+
+
+def _files(path: str) -> set[str]:
+    p = ROOT / path
+    found = [p] if p.is_file() else p.rglob("test_*.py")
+    return {f.relative_to(ROOT).as_posix() for f in found}
+
+
+def test_every_test_file_runs_in_exactly_one_lane() -> None:
+    every = {
+        f.relative_to(ROOT).as_posix()
+        for f in (ROOT / "tests").rglob("test_*.py")
+        if not any(f.relative_to(ROOT).as_posix().startswith(skip + "/") for skip in NOT_TESTS)
+    }
+    seen: dict[str, str] = {}
+    twice = []
+    for lane in LANES:
+        for path in lane_paths(lane):
+            for f in _files(path):
+                if f in seen:
+                    twice.append((f, seen[f], lane.name))
+                seen[f] = lane.name
+    assert not twice, f"in two lanes: {twice}"
+    assert sorted(every - set(seen)) == [], "give these test files a lane in tests/support/lanes.py"
+    assert sum(UNIT in lane.paths for lane in LANES) == 1
+
+
+def _bound(offset: int) -> set[int]:
+    ports = {p + offset for p in DEFAULT_PORTS.values()}
+    return ports | {DEFAULT_PORTS[b] + offset + d for b in ("broker", "broker_b") for d in (-2, 1)}
+
+
+def test_no_two_port_layouts_of_the_lanes_or_the_unit_tests_share_a_port() -> None:
+    offsets = [o for lane in LANES for o in lane.offsets] + list(FIXED_UNIT_OFFSETS)
+    assert len(set(offsets)) == len(offsets)
+    for i, a in enumerate(offsets):
+        for b in offsets[i + 1 :]:
+            assert not _bound(a) & _bound(b), (a, b)
+    assert max(max(_bound(o)) for o in offsets) < 32300, "below the test bed's 32300-32399 and the ephemeral range"
+
+
+def _hold(directory: Path, exclusive: bool, log: list[str], name: str, hold_s: float) -> threading.Thread:
+    def body() -> None:
+        with holding_machine(directory, exclusive):
+            log.append(f"+{name}")
+            time.sleep(hold_s)
+            log.append(f"-{name}")
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    return thread
+
+
+def test_an_exclusive_holder_waits_for_shared_ones_and_new_shared_ones_wait_for_it(tmp_path: Path) -> None:
+    log: list[str] = []
+    a = _hold(tmp_path, False, log, "a", 0.6)
+    b = _hold(tmp_path, False, log, "b", 0.6)
+    time.sleep(0.2)
+    x = _hold(tmp_path, True, log, "x", 0.4)
+    time.sleep(0.2)
+    c = _hold(tmp_path, False, log, "c", 0.1)  # came after x asked: must not overtake it
+    for t in (a, b, x, c):
+        t.join(10)
+    assert set(log[:2]) == {"+a", "+b"}, log
+    assert log.index("+x") > max(log.index("-a"), log.index("-b")), log
+    assert log.index("-x") == log.index("+x") + 1, "nobody ran beside the exclusive holder"
+    assert log.index("+c") > log.index("-x"), "a later shared holder did not overtake the waiting exclusive one"
+
+
+def test_progress_and_summary_read_a_pytest_quiet_log() -> None:
+    log = "....F...s.                 [ 40%]\n..E.                       [ 56%]\n\n=== 2 failed, 9 passed in 3.1s ===\n"
+    assert progress(log) == "56 %, 2 failed"
+    assert progress("") == "0 %"
+    assert summary(log) == "2 failed, 9 passed in 3.1s"
