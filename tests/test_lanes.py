@@ -83,6 +83,6 @@ def test_an_exclusive_holder_waits_for_shared_ones_and_new_shared_ones_wait_for_
 
 def test_progress_and_summary_read_a_pytest_quiet_log() -> None:
     log = "....F...s.                 [ 40%]\n..E.                       [ 56%]\n\n=== 2 failed, 9 passed in 3.1s ===\n"
-    assert progress(log) == "56 %, 2 failed"
-    assert progress("") == "0 %"
+    assert progress(log) == "14 done (56 %), 2 failed"
+    assert progress("") == "0 done (0 %)"
     assert summary(log) == "2 failed, 9 passed in 3.1s"

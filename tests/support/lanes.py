@@ -6,7 +6,8 @@ lane is one pytest process with its own embedded environment on its own port lay
 basetemp and its own log; the machine lock (tests/support/machine_lock.py) runs the tests that
 take the CPU alone. What shares a resource stays in one lane: the real test bed (one control
 plane on fixed ports) and the real ``blade`` host drills (one blade, whose ``recover --all`` finds
-every experiment of ours) run in the same lane.
+every experiment of ours) each run in one lane, and the starts of the heavy session fixtures (an
+embedded environment, the test bed) hold the machine alone (tests/conftest.py).
 
 The e2e modules are placed by hand from their measured durations; a module placed nowhere fails
 tests/test_lanes.py, so a new one gets a lane on purpose. Every other test directory and file
@@ -42,19 +43,20 @@ class Lane:
 
 LANES: tuple[Lane, ...] = (
     Lane(
-        "k8s-host",
+        "unit-k8s",
         (1000, 2000),
-        ("tests/realk8s", "tests/blade_real", "tests/e2e/test_env.py", "tests/e2e/test_local_engine.py"),
-    ),
-    Lane(
-        "unit-e2e",
-        (3000, 4000),
         (
             UNIT,
-            "tests/e2e/test_protections_e2e.py",
-            "tests/e2e/test_orders_protections_e2e.py",
-            "tests/e2e/test_all_scenarios.py",
+            "tests/realk8s",
+            "tests/e2e/test_env.py",
+            "tests/e2e/test_local_engine.py",
+            "tests/e2e/test_two_brokers_e2e.py",
         ),
+    ),
+    Lane(
+        "host-e2e",
+        (3000, 4000),
+        ("tests/blade_real", "tests/e2e/test_protections_e2e.py", "tests/e2e/test_orders_protections_e2e.py"),
     ),
     Lane(
         "e2e",
@@ -62,8 +64,8 @@ LANES: tuple[Lane, ...] = (
         (
             "tests/e2e/test_second_app.py",
             "tests/e2e/test_drills.py",
+            "tests/e2e/test_all_scenarios.py",
             "tests/e2e/test_suite_e2e.py",
-            "tests/e2e/test_two_brokers_e2e.py",
         ),
     ),
 )
@@ -105,20 +107,22 @@ def lane_environ(lane: Lane, work: Path) -> dict[str, str]:
     }
 
 
+MARKS = ".FEsxX"  # pytest -q's per-test marks: passed, failed, error, skipped, xfailed, xpassed
 _PROGRESS = re.compile(r"^[.FEsxX]+\s*\[\s*(\d+)%\]\s*$")
 
 
 def progress(log: str) -> str:
-    """'43 %, 2 failed' from a ``pytest -q`` log so far: its last percentage and its F/E marks."""
-    percent, failed = 0, 0
+    """'230 done (43 %), 2 failed' from a ``pytest -q`` log so far: its marks and last percentage."""
+    percent, done, failed = 0, 0, 0
     for line in log.splitlines():
         bare = line.split("[")[0].strip()
-        if bare and set(bare) <= set(".FEsxX"):
+        if bare and set(bare) <= set(MARKS):
+            done += len(bare)
             failed += bare.count("F") + bare.count("E")
             match = _PROGRESS.match(line)
             if match:
                 percent = int(match.group(1))
-    return f"{percent} %" + (f", {failed} failed" if failed else "")
+    return f"{done} done ({percent} %)" + (f", {failed} failed" if failed else "")
 
 
 def summary(log: str) -> str:
