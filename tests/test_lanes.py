@@ -3,12 +3,14 @@ and the machine lock lets exclusive tests run alone without starving them."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 from bridge.env.config import DEFAULT_PORTS
-from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, summary
+from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, stop, summary
 from tests.support.machine_lock import holding_machine
 
 FIXED_UNIT_OFFSETS = (300, 6000, 6100, 7000)  # layouts unit tests start real services on
@@ -86,3 +88,21 @@ def test_progress_and_summary_read_a_pytest_quiet_log() -> None:
     assert progress(log) == "14 done (56 %), 2 failed"
     assert progress("") == "0 done (0 %)"
     assert summary(log) == "2 failed, 9 passed in 3.1s"
+
+
+def test_stop_repeats_sigint_until_a_lane_that_takes_the_first_one_as_a_drills_abort_exits(tmp_path: Path) -> None:
+    # a stand-in lane that, like a drill, swallows the first SIGINT and exits on the second
+    script = (
+        "import signal, sys, time\n"
+        "seen = []\n"
+        "def on_int(*_):\n"
+        "    seen.append(1)\n"
+        "    if len(seen) >= 2: sys.exit(7)\n"
+        "signal.signal(signal.SIGINT, on_int)\n"
+        "print('ready', flush=True)\n"
+        "while True: time.sleep(0.05)\n"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
+    stop([proc], every_s=0.3)
+    assert proc.returncode == 7, "it exited by its second SIGINT"

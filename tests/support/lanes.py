@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,19 @@ def _clock(seconds: float) -> str:
     return f"{int(seconds) // 60:d}:{int(seconds) % 60:02d}"
 
 
+def stop(procs: Sequence[subprocess.Popen[bytes]], every_s: float = 15.0) -> None:
+    """After Ctrl-C: the lanes got the same SIGINT (one process group), but a drill running in a
+    lane takes a SIGINT as "abort this drill, recover" and its pytest goes on to the next test.
+    So SIGINT again, every ``every_s``, until each lane has recovered, stopped and exited."""
+    while any(proc.poll() is None for proc in procs):
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + every_s
+        while time.monotonic() < deadline and any(proc.poll() is None for proc in procs):
+            time.sleep(0.2)
+
+
 def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
     """Run the lanes side by side; print a heartbeat, each lane's end, then every log. The exit
     code is the first failed lane's (pytest's codes), 0 when every lane passed."""
@@ -169,9 +183,7 @@ def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
                 next_beat += HEARTBEAT_S
             time.sleep(1.0)
     except KeyboardInterrupt:
-        # the lanes got the same SIGINT (one process group): let each recover and stop its environment
-        for proc in procs.values():
-            proc.wait()
+        stop(list(procs.values()))
         raise
     for name in procs:
         print(f"\n===== lane {name} (exit {codes[name]}) =====", flush=True)
