@@ -1,4 +1,4 @@
-"""scripts/test's lanes: the test tiers side by side, so the whole command fits its time on 2 cores.
+"""`scripts/test --lanes`: the test tiers side by side, toward a warm run under 20 minutes on 2 cores.
 
 Nearly all of the tests' time is drill time in real clock time (a fault held, a broker's clients
 routed back): the machine idles through most of it (a serial run used 27 CPU-minutes in 46). Each
