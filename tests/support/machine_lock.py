@@ -1,6 +1,6 @@
 """One machine, several test lanes: a readers-writer lock across the lanes' pytest processes.
 
-``scripts/test`` runs its lanes side by side (tests/support/lanes.py). Every test of a lane holds
+``scripts/test --lanes`` runs its lanes side by side (tests/support/lanes.py). Every test of a lane holds
 the machine *shared* from its setup to its teardown; a test marked ``machine_exclusive`` holds it
 alone. Those are the tests whose fault, or whose own environment, takes the 2 cores (cpu fullload,
 the broker's cpu-full, a second whole environment): beside another lane's drill they would make
@@ -9,7 +9,7 @@ that drill's machine busy, and the drill rightly calls its verdict inconclusive.
 Two ``flock`` files make the lock fair: the turnstile, taken alone by everyone on the way in and
 held by an exclusive test until it has the machine, stops new shared holders from starving a
 waiting exclusive one. flock locks end with their process, so a killed lane never wedges another.
-Outside ``scripts/test``'s lanes (no ``MQDRILL_TEST_MACHINE_LOCK``) nothing is locked.
+Outside those lanes (no ``MQDRILL_TEST_MACHINE_LOCK``) nothing is locked.
 """
 
 from __future__ import annotations
