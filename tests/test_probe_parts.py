@@ -283,3 +283,35 @@ def test_the_runs_preflight_does_not_judge_the_warm_ups_failures(shop: FakeShop,
     finally:
         reset(shop)
         adapter.stop()
+
+
+def test_a_preflight_refused_on_a_saturated_host_says_so(shop: FakeShop, tmp_path: Path) -> None:
+    """The refusal keeps the application's figures and adds the host's (a stand-in /proc whose CPU
+    is 96 % busy across the check): a drill on a busy machine must say so, not blame the app."""
+    from bridge.collectors.host import BusySpan
+    from bridge.runner.wiring import ProbeAdapter
+
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    (proc / "loadavg").write_text("6.40 3.00 1.00 7/700 123\n")
+    (proc / "stat").write_text("cpu  1000 0 0 1000 0 0 0 0\n")
+    d = drill(
+        steady_state={
+            "probe": {"frontend_url": shop.url, "rate": 40, "timeout": "1s", "operations": ["add_to_cart"]},
+            "slo": {"min_samples": 20},
+        }
+    )
+    adapter = ProbeAdapter(d, tmp_path)
+    adapter.busy = BusySpan(proc, cpus=lambda: 2)
+    try:
+        adapter.start()
+        shop.set("erroring")
+        adapter.begin_baseline()
+        time.sleep(1.0)
+        (proc / "stat").write_text("cpu  1960 0 0 1040 0 0 0 0\n")
+        reason = adapter.check()
+        assert reason is not None and reason.startswith("add_to_cart: ")
+        assert "saturated" in reason and "CPU 96 % busy, load average 6.4 on 2 CPU(s)" in reason
+    finally:
+        reset(shop)
+        adapter.stop()

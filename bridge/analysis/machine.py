@@ -182,3 +182,15 @@ def evidence(late: dict[str, Lateness], load: dict[str, HostLoad], w: Windows) -
         "host": {name: x.as_dict() for name, x in load.items()},
         "warmup": None if w.warmup is None else {"start": w.warmup.start, "end": w.warmup.end},
     }
+
+
+def saturated_preflight_note(busy_percent: float, load1: float, cpus: float) -> str | None:
+    """What a refused preflight adds when the host was saturated while it checked (the verdict's
+    rule, :data:`SATURATED_BUSY_PERCENT`); None when the host kept up."""
+    load = HostLoad(1, busy_percent, busy_percent, load1, cpus)
+    if not load.saturated:
+        return None
+    return (
+        f"the host was saturated while it checked ({load.sentence()}), so the machine, not the "
+        "application, may be to blame; run the drill on a quieter machine"
+    )

@@ -82,3 +82,38 @@ def with_host(fetch: Fetch = fetch_text, sampler: HostSampler | None = None) -> 
             raise ScrapeFailed(f"host: {type(exc).__name__}") from exc
 
     return fetch_any
+
+
+class BusySpan:
+    """The host's CPU busy share and load average from ``begin()`` until now.
+
+    A preflight that refuses on a saturated machine must say so (the figures are the host's, not
+    the application's), and it decides within the first seconds of the baseline, before the
+    scraper has written the two host rows a busy share needs; so it reads ``/proc`` itself."""
+
+    def __init__(self, proc: Path = Path("/proc"), cpus: Callable[[], int] | None = None) -> None:
+        self.proc = proc
+        self._cpus = cpus or (lambda: len(os.sched_getaffinity(0)))
+        self._start: tuple[int, int] | None = None
+
+    def _times(self) -> tuple[int, int] | None:
+        try:
+            return read_cpu_times((self.proc / "stat").read_text())
+        except (OSError, ValueError, IndexError):  # no /proc (not Linux) or an unexpected format
+            return None
+
+    def begin(self) -> None:
+        self._start = self._times()
+
+    def since_begin(self) -> tuple[float, float, int] | None:
+        """(CPU busy percent, load average over 1 minute, CPUs) since ``begin()``; None when
+        ``begin()`` was not called, no time passed, or ``/proc`` cannot be read."""
+        end = self._times()
+        if self._start is None or end is None or end[1] <= self._start[1]:
+            return None
+        try:
+            load1 = read_loadavg((self.proc / "loadavg").read_text())[0]
+        except (OSError, ValueError, IndexError):
+            load1 = float("nan")
+        busy = 100.0 * (end[0] - self._start[0]) / (end[1] - self._start[1])
+        return busy, load1, self._cpus()

@@ -12,6 +12,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from bridge.collectors.host import BusySpan
 from bridge.discovery.guard import check_fault, peer_selector  # the selector guard before any inject (issue 11)
 from bridge.engines.base import Engine
 from bridge.engines.registry import get_engine
@@ -36,6 +37,7 @@ class ProbeAdapter:
         # The latency shown and guarded is the first answer-time operation's (a delay is not a latency).
         self.latency_op = next((i.name for i in infos if i.measure == "latency"), self.ops[0] if self.ops else "")
         self.drill = drill
+        self.busy = BusySpan()
 
     def start(self) -> None:
         self.runner.start()
@@ -60,6 +62,7 @@ class ProbeAdapter:
 
     def begin_baseline(self) -> None:
         self.runner.judge_from_now()
+        self.busy.begin()
 
     def check(self) -> str | None:
         """The SLO over the rows completed since the baseline began: the warm-up's rows are not
@@ -68,7 +71,9 @@ class ProbeAdapter:
         from bridge.probes.runner import judge
 
         reasons = judge(self.runner.judged_stats(), self.probes)
-        return "; ".join(reasons) if reasons else None
+        if not reasons:
+            return None
+        return "; ".join([*reasons, *machine_note(self.busy)])
 
     def stop(self) -> None:
         self.runner.stop()
@@ -85,6 +90,15 @@ class _LogSpan:
 
     def stop(self) -> None:
         self.collector.stop()  # type: ignore[attr-defined]
+
+
+def machine_note(busy: BusySpan) -> list[str]:
+    """A refused preflight names a saturated host (DESIGN: a drill on a busy machine says so)."""
+    from bridge.analysis.machine import saturated_preflight_note
+
+    span = busy.since_begin()
+    note = None if span is None else saturated_preflight_note(*span)
+    return [] if note is None else [note]
 
 
 def _run_id(run_dir: Path) -> str:

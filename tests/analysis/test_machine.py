@@ -126,3 +126,34 @@ def test_the_host_target_goes_through_the_scraper(tmp_path: Path) -> None:
     broken = Scraper([ScrapeTarget("host", HOST_URL)], tmp_path / "m2.csv", fetch=fetch)
     assert broken.scrape_once()[0].ok is False  # no /proc: a failed scrape, never a crash
     broken.stop(final=False)
+
+
+def test_a_busy_span_reads_the_cpu_share_and_the_load_since_it_began(tmp_path: Path) -> None:
+    from bridge.collectors.host import BusySpan
+
+    proc = _fake_proc(tmp_path / "proc", busy=1000, idle=1000)
+    span = BusySpan(proc, cpus=lambda: 2)
+    assert span.since_begin() is None  # never begun
+    span.begin()
+    assert span.since_begin() is None  # no time passed
+    _fake_proc(proc, busy=1950, idle=1050, load="5.25 2.00 1.00 5/700 123")
+    assert span.since_begin() == (95.0, 5.25, 2)
+    (proc / "stat").unlink()
+    assert span.since_begin() is None  # no /proc: no figure, never a crash
+
+
+def test_a_refused_preflight_names_a_saturated_host_and_only_then(tmp_path: Path) -> None:
+    from bridge.analysis.machine import SATURATED_BUSY_PERCENT, saturated_preflight_note
+    from bridge.collectors.host import BusySpan
+    from bridge.runner.wiring import machine_note
+
+    note = saturated_preflight_note(97.0, 5.1, 2)
+    assert note is not None and "CPU 97 % busy, load average 5.1 on 2 CPU(s)" in note and "quieter machine" in note
+    assert saturated_preflight_note(SATURATED_BUSY_PERCENT - 0.5, 9.0, 2) is None
+    proc = _fake_proc(tmp_path / "proc", busy=100, idle=100)
+    span = BusySpan(proc, cpus=lambda: 2)
+    span.begin()
+    _fake_proc(proc, busy=200, idle=190)  # 100 of 190 jiffies busy: 53 %
+    assert machine_note(span) == []
+    _fake_proc(proc, busy=1100, idle=200)  # 1000 of 1100 busy: 91 %
+    assert machine_note(span) == [saturated_preflight_note(1000 / 1100 * 100, 3.5, 2)]
