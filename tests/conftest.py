@@ -13,11 +13,21 @@ HEAVY_SESSION_FIXTURES = ("embedded_env", "real_cluster")
 _started: set[str] = set()
 
 
-def _exclusive(item: pytest.Item) -> bool:
+# Tests of the tiers that drive real services: they judge time (a drill's latency, a recovery's
+# delay) or start what does. Every other test runs unlocked: it judges nothing about the machine,
+# so it keeps running while another lane holds the machine alone (an environment's start).
+TIER_MARKS = ("e2e", "realk8s", "realblade")
+
+
+def _lock_mode(item: pytest.Item, names: tuple[str, ...]) -> str | None:
+    """'exclusive', 'shared', or None (no lock) for this test in a lane."""
     if item.get_closest_marker(EXCLUSIVE_MARK) is not None:
-        return True
-    names = getattr(item, "fixturenames", ())
-    return any(name in names and name not in _started for name in HEAVY_SESSION_FIXTURES)
+        return "exclusive"
+    if any(name in names and name not in _started for name in HEAVY_SESSION_FIXTURES):
+        return "exclusive"
+    if any(item.get_closest_marker(mark) is not None for mark in TIER_MARKS):
+        return "shared"
+    return None
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -25,9 +35,11 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     """Setup, call and teardown under the machine lock, when the test runs in one of several lanes
     (tests/support/machine_lock.py): a session fixture started by this test starts under it too."""
     directory = lock_directory()
-    if directory is None:
+    names = tuple(getattr(item, "fixturenames", ()))
+    mode = None if directory is None else _lock_mode(item, names)
+    if directory is None or mode is None:
         yield
-        return
-    with holding_machine(directory, exclusive=_exclusive(item)):
-        yield
-    _started.update(name for name in HEAVY_SESSION_FIXTURES if name in getattr(item, "fixturenames", ()))
+    else:
+        with holding_machine(directory, exclusive=mode == "exclusive"):
+            yield
+    _started.update(name for name in HEAVY_SESSION_FIXTURES if name in names)

@@ -106,3 +106,33 @@ def test_stop_repeats_sigint_until_a_lane_that_takes_the_first_one_as_a_drills_a
     assert proc.stdout is not None and proc.stdout.readline().strip() == b"ready"
     stop([proc], every_s=0.3)
     assert proc.returncode == 7, "it exited by its second SIGINT"
+
+
+class _Item:
+    """What the conftest's lock hook reads of a pytest item: its markers."""
+
+    def __init__(self, *marks: str) -> None:
+        self.marks = set(marks)
+
+    def get_closest_marker(self, name: str) -> object | None:
+        return name if name in self.marks else None
+
+
+def test_only_the_tiers_tests_take_the_lock_and_only_heavy_starts_take_it_alone() -> None:
+    import tests.conftest as hooks
+
+    started = set(hooks._started)
+    hooks._started.clear()
+    try:
+        assert hooks._lock_mode(_Item(), ("tmp_path",)) is None  # a unit test runs unlocked
+        assert hooks._lock_mode(_Item("k8s", "browser"), ()) is None
+        for mark in ("e2e", "realk8s", "realblade"):
+            assert hooks._lock_mode(_Item(mark), ("tmp_path",)) == "shared"
+        assert hooks._lock_mode(_Item("e2e", "machine_exclusive"), ()) == "exclusive"
+        assert hooks._lock_mode(_Item("e2e"), ("embedded_env",)) == "exclusive"  # it starts the environment
+        hooks._started.add("embedded_env")
+        assert hooks._lock_mode(_Item("e2e"), ("embedded_env",)) == "shared"  # already running
+        assert hooks._lock_mode(_Item("realk8s"), ("real_cluster",)) == "exclusive"
+    finally:
+        hooks._started.clear()
+        hooks._started.update(started)

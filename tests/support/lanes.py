@@ -104,12 +104,11 @@ def lane_environ(lane: Lane, work: Path) -> dict[str, str]:
         **os.environ,
         OFFSETS_ENV: ",".join(str(o) for o in lane.offsets),
         LOCK_ENV: str(work / "lock"),
-        "MQDRILL_TEST_LANE": lane.name,
     }
 
 
 MARKS = ".FEsxX"  # pytest -q's per-test marks: passed, failed, error, skipped, xfailed, xpassed
-_PROGRESS = re.compile(r"^[.FEsxX]+\s*\[\s*(\d+)%\]\s*$")
+_PROGRESS = re.compile(rf"^[{re.escape(MARKS)}]+\s*\[\s*(\d+)%\]\s*$")
 
 
 def progress(log: str) -> str:
