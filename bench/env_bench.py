@@ -3,6 +3,7 @@
 Measures, in one fresh environment (own state dir, shifted ports):
   * ``env up`` from nothing to healthy (a message really went through), goal ≤ 60 s on 2 cores;
   * total RSS of its processes once up, goal ≤ 2 GiB;
+  * the CPU-seconds each JVM took to get there (a broker start once spun a core for 10 s);
   * per local action kind: inject requested → effect confirmed, and recover requested →
     healthy again (services up and a message round trip done);
   * beside them, their floors measured in the same run: a message round trip on the healthy
@@ -93,6 +94,17 @@ def _started_at(pid: int) -> float:
     return boot + ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_s(cfg: EnvConfig, name: str) -> float | None:
+    """User plus system CPU-seconds the service's process has used so far (from /proc)."""
+    proc = services.running(cfg, name)
+    if proc is None:
+        return None
+    import os
+
+    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+
+
 def main() -> int:
     state = Path(tempfile.mkdtemp(prefix="mqdrill-bench-"))
     cfg = EnvConfig(state_dir=state, cache_dir=REPO_ROOT / ".cache", port_offset=_offset())
@@ -107,6 +119,7 @@ def main() -> int:
         t0 = time.monotonic()
         info = up(cfg)
         results["env_up_to_healthy_s"] = round(time.monotonic() - t0, 2)
+        results["cpu_s_to_healthy"] = {n: _cpu_s(cfg, n) for n in ("namesrv", "broker", "proxy")}
         time.sleep(3)  # let the JVMs settle before reading memory
         results["total_rss_mib"] = status(cfg)["total_rss_mib"]
         results["rss_mib"] = {n: p["rss_mib"] for n, p in status(cfg)["services"].items()}
@@ -132,6 +145,7 @@ def main() -> int:
 def _print(r: dict[str, Any]) -> None:
     print(f"env up → healthy      {r['env_up_to_healthy_s']:>8.2f} s   (goal ≤ 60 s)")
     print(f"total RSS             {r['total_rss_mib']:>8.1f} MiB (goal ≤ 2048 MiB)")
+    print(f"CPU-s to healthy      {r['cpu_s_to_healthy']}")
     print(f"floor: round trip     {r['floor_message_round_trip_s']:>8.3f} s")
     print(f"env down              {r['env_down_s']:>8.2f} s   left: {r['left_after_down'] or 'nothing'}")
     print(f"{'local action':<38} {'inject→confirmed':>17} {'recover→healthy':>16}")
