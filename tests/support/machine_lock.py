@@ -1,10 +1,12 @@
 """One machine, several test lanes: a readers-writer lock across the lanes' pytest processes.
 
-``scripts/test --lanes`` runs its lanes side by side (tests/support/lanes.py). Every test of a lane holds
-the machine *shared* from its setup to its teardown; a test marked ``machine_exclusive`` holds it
-alone. Those are the tests whose fault, or whose own environment, takes the 2 cores (cpu fullload,
-the broker's cpu-full, a second whole environment): beside another lane's drill they would make
-that drill's machine busy, and the drill rightly calls its verdict inconclusive.
+``scripts/test --lanes`` runs its lanes side by side (tests/support/lanes.py). Every test of the tiers
+that drive real services (e2e, realk8s, realblade) holds the machine *shared* from its setup to its
+teardown; the unit tier judges nothing about the machine and takes no lock (tests/conftest.py). A
+test marked ``machine_exclusive`` holds it alone. Those are the tests whose fault, or whose own
+environment, takes the 2 cores (cpu fullload, the broker's cpu-full, a second whole environment):
+beside another lane's drill they would make that drill's machine busy, and the drill rightly
+calls its verdict inconclusive.
 
 Two ``flock`` files make the lock fair: the turnstile, taken alone by everyone on the way in and
 held by an exclusive test until it has the machine, stops new shared holders from starving a
