@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 from bridge.env.config import DEFAULT_PORTS
-from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, stop, summary
-from tests.support.machine_lock import holding_machine
+from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, stop, summary, wait_for_lead
+from tests.support.machine_lock import held_alone, holding_machine
 
 FIXED_UNIT_OFFSETS = (300, 6000, 6100, 7000)  # layouts unit tests start real services on
 
@@ -81,6 +81,48 @@ def test_an_exclusive_holder_waits_for_shared_ones_and_new_shared_ones_wait_for_
     assert log.index("+x") > max(log.index("-a"), log.index("-b")), log
     assert log.index("-x") == log.index("+x") + 1, "nobody ran beside the exclusive holder"
     assert log.index("+c") > log.index("-x"), "a later shared holder did not overtake the waiting exclusive one"
+
+
+def test_held_alone_tells_an_exclusive_hold_from_a_shared_one_and_takes_nothing(tmp_path: Path) -> None:
+    assert not held_alone(tmp_path), "no lock file yet"
+    log: list[str] = []
+    shared = _hold(tmp_path, False, log, "s", 0.5)
+    time.sleep(0.2)
+    assert not held_alone(tmp_path)
+    shared.join(5)
+    alone = _hold(tmp_path, True, log, "x", 0.5)
+    time.sleep(0.2)
+    assert held_alone(tmp_path)
+    alone.join(5)
+    assert not held_alone(tmp_path)
+    with holding_machine(tmp_path, exclusive=True):  # the probes left nothing held behind
+        pass
+
+
+def _lead(tmp_path: Path, script: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env={"PYTHONPATH": str(ROOT)})
+
+
+def test_the_other_lanes_start_once_the_first_holds_the_machine_or_has_exited(tmp_path: Path) -> None:
+    takes = (
+        "import time\nfrom pathlib import Path\nfrom tests.support.machine_lock import holding_machine\n"
+        f"time.sleep(0.5)\nwith holding_machine(Path({str(tmp_path)!r}), True):\n    time.sleep(30)\n"
+    )
+    lead = _lead(tmp_path, takes)
+    try:
+        assert wait_for_lead(lead, tmp_path, timeout_s=20) == "holds the machine"
+        assert lead.poll() is None, "it returned while the lead still held the machine, not after"
+    finally:
+        lead.kill()
+        lead.wait()
+    gone = _lead(tmp_path, "import sys; sys.exit(3)")
+    assert wait_for_lead(gone, tmp_path / "none", timeout_s=20) == "exited (3)"
+    idle = _lead(tmp_path, "import time; time.sleep(30)")
+    try:
+        assert wait_for_lead(idle, tmp_path / "none", timeout_s=0.5) == "did not take the machine in 0.5 s"
+    finally:
+        idle.kill()
+        idle.wait()
 
 
 def test_progress_and_summary_read_a_pytest_quiet_log() -> None:

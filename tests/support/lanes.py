@@ -28,11 +28,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.machine_lock import LOCK_ENV, held_alone
+
 ROOT = Path(__file__).resolve().parents[2]
 TIERS = ("tests/e2e", "tests/realk8s", "tests/blade_real")  # the tiers that drive real services
 NOT_TESTS = ("tests/support", "tests/k8s_emulator", "tests/data")
 UNIT = "unit"  # stands for every test path that is not in a tier
 HEARTBEAT_S = 60.0
+LEAD_TIMEOUT_S = 120.0  # the first lane's collection and its exclusive test's start take ~15 s
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class Lane:
 # 5.9, the unit tier 3. A drill keeps about one core busy, so two lanes carry the drills and the
 # third the rest: the two-broker environment first (it holds the machine alone: at the start no
 # drill is running yet, so no lane waits for one to end, and no shared environment of its lane
-# has to be set aside), then the unit tier and the test bed, then a few short e2e modules.
+# has to be set aside), then the unit tier and the test bed, then a few short e2e modules. The
+# first lane starts alone and the others once it holds the machine (`wait_for_lead`).
 LANES: tuple[Lane, ...] = (
     Lane(
         "unit-k8s",
@@ -100,7 +104,6 @@ def pytest_argv(lane: Lane, work: Path, root: Path = ROOT) -> list[str]:
 
 def lane_environ(lane: Lane, work: Path) -> dict[str, str]:
     from tests.support.embedded import OFFSETS_ENV
-    from tests.support.machine_lock import LOCK_ENV
 
     return {
         **os.environ,
@@ -150,6 +153,21 @@ def stop(procs: Sequence[subprocess.Popen[bytes]], every_s: float = 15.0) -> Non
             time.sleep(0.2)
 
 
+def wait_for_lead(lead: subprocess.Popen[bytes], lock: Path, timeout_s: float = LEAD_TIMEOUT_S) -> str:
+    """Wait until the first lane holds the machine alone (its first test is exclusive), it exits, or
+    ``timeout_s`` passes; say which. Started together, whichever lane reached the lock first won it:
+    a drill of another lane then ran, and the exclusive test waited for it to end (minutes lost on
+    the lane that carried it, run 3 of 2026-12-02)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if held_alone(lock):
+            return "holds the machine"
+        if lead.poll() is not None:
+            return f"exited ({lead.returncode})"
+        time.sleep(0.2)
+    return f"did not take the machine in {timeout_s:g} s"
+
+
 def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
     """Run the lanes side by side; print a heartbeat, each lane's end, then every log. The exit
     code is the first failed lane's (pytest's codes), 0 when every lane passed."""
@@ -158,7 +176,7 @@ def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
     work.mkdir(parents=True)
     start = time.monotonic()
     procs, logs = {}, {}
-    for lane in lanes:
+    for i, lane in enumerate(lanes):
         (work / lane.name).mkdir()
         logs[lane.name] = work / f"{lane.name}.log"
         with logs[lane.name].open("w") as out:
@@ -166,6 +184,9 @@ def run(lanes: Sequence[Lane] = LANES, work: Path | None = None) -> int:
                 pytest_argv(lane, work), cwd=ROOT, env=lane_environ(lane, work), stdout=out, stderr=subprocess.STDOUT
             )
         print(f"lane {lane.name}: {' '.join(lane_paths(lane))}  (log: {logs[lane.name]})", flush=True)
+        if i == 0 and len(lanes) > 1:
+            waited = wait_for_lead(procs[lane.name], work / "lock")
+            print(f"[{_clock(time.monotonic() - start)}] lane {lane.name} {waited}; the others start", flush=True)
     codes: dict[str, int] = {}
     next_beat = start + HEARTBEAT_S
     try:
