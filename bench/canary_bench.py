@@ -27,7 +27,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from bridge.env import EnvConfig, down, services, up
+from bridge.env import EnvConfig, down, procs, services, up
 from bridge.env.config import DEFAULT_PORTS, REPO_ROOT
 from bridge.probes.host import ProbeHost
 from bridge.probes.rows import ProbeRow
@@ -37,7 +37,6 @@ from bridge.spec.loader import parse_document
 RATES = (10.0, 50.0, 200.0)
 SPAN_S = 15.0
 TOPIC = "T_ORDER"
-TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _offset() -> int:
@@ -60,10 +59,9 @@ def _broker_counts(cfg: EnvConfig) -> dict[str, float]:
 
 def _cpu_s(cfg: EnvConfig) -> float:
     proc = services.running(cfg, "broker")
-    assert proc is not None
-    raw = Path(f"/proc/{proc.pid}/stat").read_text()
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    cpu = procs.cpu_seconds(proc.pid) if proc is not None else None
+    assert cpu is not None, "the broker is not running"
+    return cpu
 
 
 class Rows:

@@ -97,12 +97,8 @@ def _started_at(pid: int) -> float:
 def _cpu_s(cfg: EnvConfig, name: str) -> float | None:
     """User plus system CPU-seconds the service's process has used so far (from /proc)."""
     proc = services.running(cfg, name)
-    if proc is None:
-        return None
-    import os
-
-    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 2)
+    cpu = procs.cpu_seconds(proc.pid) if proc is not None else None
+    return round(cpu, 2) if cpu is not None else None
 
 
 def main() -> int:

@@ -46,6 +46,7 @@ from pathlib import Path
 
 import httpx
 
+from bridge.env import procs
 from bridge.probes.config import ProbeConfig
 from bridge.probes.probeset import ProbeSet
 from bridge.probes.rows import read_rows
@@ -116,8 +117,9 @@ def canary(rate: float, duration: float, out: multiprocessing.Queue) -> None:  #
 
 def process_cpu_s(pid: int) -> float:
     """User + system CPU seconds of a process, from /proc (Linux)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    cpu = procs.cpu_seconds(pid)
+    assert cpu is not None, f"process {pid} is gone"
+    return cpu
 
 
 def own_cpu_s() -> float:

@@ -44,6 +44,13 @@ def state_of(pid: int) -> str | None:
     return fields[0] if fields else None
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU-seconds the process has used so far (fields 14 and 15 of its stat), or
+    None when it does not exist. Children it has not reaped are not in it."""
+    fields = _stat_fields(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
+
+
 def start_time(pid: int) -> int | None:
     fields = _stat_fields(pid)
     return int(fields[19]) if fields else None

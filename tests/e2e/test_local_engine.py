@@ -121,13 +121,14 @@ def _group(pgid: int) -> list[tuple[int, str, float]]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
+        pid = int(entry.name)
         try:
-            raw = (entry / "stat").read_text()
+            in_group = os.getpgid(pid) == pgid
         except OSError:
-            continue
-        fields = raw[raw.rindex(")") + 2 :].split()
-        if int(fields[2]) == pgid:
-            out.append((int(entry.name), fields[0], (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")))
+            continue  # gone
+        state, cpu = procs.state_of(pid), procs.cpu_seconds(pid)
+        if in_group and state is not None and cpu is not None:
+            out.append((pid, state, cpu))
     return out
 
 
