@@ -38,6 +38,18 @@ def read_cpu_times(text: str) -> tuple[int, int]:
     raise ValueError("no aggregate cpu line in /proc/stat")
 
 
+def busy_percent(start: tuple[int, int], end: tuple[int, int]) -> float | None:
+    """The CPU busy share between two :func:`read_cpu_times` readings; None when no time passed."""
+    if end[1] <= start[1]:
+        return None
+    return 100.0 * (end[0] - start[0]) / (end[1] - start[1])
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity, which a container's cpuset narrows)."""
+    return len(os.sched_getaffinity(0))
+
+
 def read_loadavg(text: str) -> tuple[float, float, int]:
     """(load1, load5, runnable now) from /proc/loadavg."""
     parts = text.split()
@@ -49,7 +61,7 @@ class HostSampler:
 
     def __init__(self, proc: Path = Path("/proc"), cpus: Callable[[], int] | None = None) -> None:
         self.proc = proc
-        self._cpus = cpus or (lambda: len(os.sched_getaffinity(0)))
+        self._cpus = cpus or usable_cpus
         self._last: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -64,8 +76,9 @@ class HostSampler:
         ]
         with self._lock:
             last, self._last = self._last, (busy, total)
-        if last is not None and total > last[1]:
-            lines.append(f"host_cpu_busy_percent {100.0 * (busy - last[0]) / (total - last[1]):.2f}")
+        share = busy_percent(last, (busy, total)) if last is not None else None
+        if share is not None:
+            lines.append(f"host_cpu_busy_percent {share:.2f}")
         return "\n".join(lines) + "\n"
 
 
@@ -93,7 +106,7 @@ class BusySpan:
 
     def __init__(self, proc: Path = Path("/proc"), cpus: Callable[[], int] | None = None) -> None:
         self.proc = proc
-        self._cpus = cpus or (lambda: len(os.sched_getaffinity(0)))
+        self._cpus = cpus or usable_cpus
         self._start: tuple[int, int] | None = None
 
     def _times(self) -> tuple[int, int] | None:
@@ -109,11 +122,11 @@ class BusySpan:
         """(CPU busy percent, load average over 1 minute, CPUs) since ``begin()``; None when
         ``begin()`` was not called, no time passed, or ``/proc`` cannot be read."""
         end = self._times()
-        if self._start is None or end is None or end[1] <= self._start[1]:
+        busy = busy_percent(self._start, end) if self._start is not None and end is not None else None
+        if busy is None:
             return None
         try:
             load1 = read_loadavg((self.proc / "loadavg").read_text())[0]
         except (OSError, ValueError, IndexError):
             load1 = float("nan")
-        busy = 100.0 * (end[0] - self._start[0]) / (end[1] - self._start[1])
         return busy, load1, self._cpus()
