@@ -10,7 +10,18 @@ import time
 from pathlib import Path
 
 from bridge.env.config import DEFAULT_PORTS
-from tests.support.lanes import LANES, NOT_TESTS, ROOT, UNIT, lane_paths, progress, stop, summary, wait_for_lead
+from tests.support.lanes import (
+    LANES,
+    NOT_TESTS,
+    ROOT,
+    UNIT,
+    lane_paths,
+    progress,
+    pytest_argv,
+    stop,
+    summary,
+    wait_for_lead,
+)
 from tests.support.machine_lock import held_alone, holding_machine
 
 FIXED_UNIT_OFFSETS = (300, 6000, 6100, 7000)  # layouts unit tests start real services on
@@ -39,6 +50,16 @@ def test_every_test_file_runs_in_exactly_one_lane() -> None:
     assert not twice, f"in two lanes: {twice}"
     assert sorted(every - set(seen)) == [], "give these test files a lane in tests/support/lanes.py"
     assert sum(UNIT in lane.paths for lane in LANES) == 1
+
+
+def test_the_unit_tier_runs_niced_and_no_lane_that_judges_time_does(tmp_path: Path) -> None:
+    for lane in LANES:
+        argv = pytest_argv(lane, tmp_path)
+        if lane.paths == (UNIT,):
+            assert lane.nice > 0 and argv[:3] == ["nice", "-n", str(lane.nice)]
+        else:
+            # a drill judges its latency: niced, it would measure the scheduler, not the application
+            assert UNIT not in lane.paths and lane.nice == 0 and argv[0] == sys.executable
 
 
 def _bound(offset: int) -> set[int]:
