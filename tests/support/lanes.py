@@ -55,7 +55,7 @@ class Lane:
 #
 # The unit tier has a lane of its own at niceness 10. It judges nothing about time, and beside two
 # drill lanes at the default niceness it took the CPU the drills needed: in run 4 (2026-12-02, the
-# unit tier then in the first lane) seven drills were refused or inconclusive on a host 96-100 %
+# unit tier then in the first lane) five drills were refused or inconclusive on a host 96-100 %
 # busy at load 9-13, as they should be. Niced, it takes what the drills leave.
 LANES: tuple[Lane, ...] = (
     Lane(
